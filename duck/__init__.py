@@ -1,0 +1,32 @@
+"""Duck's shared helpers: endpoint handlers parse, authorize, invoke and encode with these."""
+
+from duck import invoke
+from duck.auth import authorize, sign
+from duck.errors import DuckError
+from duck.handler import handler
+from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
+from duck.responses import json_response, respond, text_stream
+from duck.settings import Settings
+
+NAME = "duck"
+VERSION = "0.1.0"
+
+__all__ = [
+    "NAME",
+    "VERSION",
+    "ChatRequest",
+    "CompletionRequest",
+    "DuckError",
+    "RunRequest",
+    "Settings",
+    "WorkflowRequest",
+    "authorize",
+    "handler",
+    "invoke",
+    "json_response",
+    "parse_body",
+    "respond",
+    "sign",
+    "text_stream",
+    "validate",
+]

@@ -1,0 +1,49 @@
+"""The wrapper every Duck handler shares: settings, body limit, CORS, errors as JSON, one log line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from werkzeug import Request, Response
+
+from duck.cors import cors_headers
+from duck.errors import DuckError, internal_error
+from duck.responses import error_response
+from duck.settings import Settings, parse_settings
+
+logger = logging.getLogger("duck")
+
+Handler = Callable[[object, Request, Mapping, Settings], Response]
+
+
+def handler(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:
+    """Wrap `_invoke` so that it gets parsed Settings and can raise DuckError for any 4xx/5xx."""
+
+    @functools.wraps(fn)
+    def _invoke(self, r: Request, values: Mapping, raw_settings: Mapping) -> Response:
+        started = time.perf_counter()
+        settings = None
+        try:
+            settings = parse_settings(raw_settings)
+            refuse_oversize_body(r, settings)
+            response = fn(self, r, values, settings)
+        except DuckError as e:
+            response = error_response(e)
+        except Exception:
+            logger.exception("unhandled error in %s %s", r.method, r.path)
+            response = error_response(internal_error())
+        if settings is not None:
+            response.headers.update(cors_headers(r, settings))
+        logger.info("%s %s %d %.1fms", r.method, r.path, response.status_code, (time.perf_counter() - started) * 1000)
+        return response
+
+    return _invoke
+
+
+def refuse_oversize_body(request: Request, settings: Settings) -> None:
+    """413 before anything reads the body (the daemon always sends an exact Content-Length)."""
+    if (request.content_length or 0) > settings.max_body_bytes:
+        raise DuckError(413, "request_entity_too_large", f"The request body exceeds {settings.max_body_bytes} bytes.")

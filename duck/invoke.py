@@ -1,0 +1,202 @@
+"""Calling Dify apps through the SDK's reverse invokers, with Dify's errors made HTTP errors.
+
+Status and headers are fixed once a handler returns, so every call here pulls the first event
+(or the failure) before the handler builds its response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from duck import conversations
+from duck.errors import MODE_MISMATCH, DuckError, app_not_found, conversation_not_found, internal_error
+from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
+
+logger = logging.getLogger("duck")
+
+@dataclass(frozen=True)
+class Stream:
+    """An app's event stream whose first event has already arrived."""
+
+    first: dict
+    rest: Iterator[dict]
+
+    def __iter__(self) -> Iterator[dict]:
+        yield self.first
+        yield from self.rest
+
+
+Result = dict | Stream  # a blocking answer, or a stream
+
+_DIFY_ERROR = re.compile(r"status code: (\d{3}) and respond with: (\{.*\})\s*$", re.S)
+_AGENT_BLOCKING = "does not support blocking mode"
+_TIMEOUT = "invocation exited without response"
+_PERMISSION = "permission denied"
+
+
+def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | None = "chat") -> Result:
+    """Chat apps; with a `user`, conversations are kept private to the user who started them."""
+    if body.conversation_id:
+        conversations.check_owner(session.storage, app_id, body.conversation_id, body.user)
+
+    def call(mode: str):
+        return session.app.chat.invoke(app_id, body.query, body.inputs, mode, body.conversation_id, body.user)
+
+    result = _run(call, body.response_mode, expect)
+    if body.user and not body.conversation_id:
+        first = result if isinstance(result, dict) else result.first
+        conversations.record_owner(session.storage, app_id, first.get("conversation_id"), body.user)
+    return result
+
+
+def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
+    return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
+                body.response_mode, expect="workflow")
+
+
+def completion(session, app_id: str, body: CompletionRequest) -> Result:
+    return _run(lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
+                body.response_mode, expect="completion")
+
+
+def run(session, app_id: str, body: RunRequest) -> Result:
+    """Run any app: Dify dispatches by the app's stored mode, so no mode check applies."""
+    if body.query is None:
+        return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
+                    body.response_mode, expect=None)
+    return chat(session, app_id, body, expect=None)
+
+
+def parameters(session, app_id: str) -> dict:
+    try:
+        return dict(session.app.fetch_app(app_id))
+    except Exception as e:
+        raise dify_error(e, expect=None) from None
+
+
+def app_kind(event: dict) -> str | None:
+    """Which Service API family produced this event or blocking answer."""
+    if "conversation_id" in event:
+        return "chat"
+    if "workflow_run_id" in event:
+        return "workflow"
+    if "message_id" in event:
+        return "completion"
+    return None
+
+
+def dify_error(error: Exception, expect: str | None) -> DuckError:
+    """Translate an exception raised by an invoker into the error a Service API caller expects."""
+    text = str(error)
+    match = _DIFY_ERROR.search(text)
+    if match:
+        status, code, message = _embedded_error(match)
+    else:
+        status, code, message = 500, "internal_server_error", text
+    if message in ("app not found", "unexpected app type"):
+        return app_not_found()
+    if message == "missing query" and expect in MODE_MISMATCH:
+        return MODE_MISMATCH[expect]
+    if message == "Conversation Not Exists.":
+        return conversation_not_found()
+    if match and 400 <= status < 500:
+        return DuckError(status, code, message)
+    if _TIMEOUT in text:
+        return DuckError(504, "gateway_timeout", "The app did not answer in time.")
+    if _PERMISSION in text:
+        logger.error("app invocation refused by Dify: %s", text)
+        return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
+    logger.error("app invocation failed: %s", text)
+    return internal_error()
+
+
+def error_event(error: DuckError) -> dict:
+    return {"event": "error", **error.to_dict()}
+
+
+def _embedded_error(match: re.Match) -> tuple[int, str, str]:
+    status = int(match.group(1))
+    try:
+        body = json.loads(match.group(2))
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return status, str(body.get("code") or "unknown"), str(body.get("message") or "")
+
+
+def _run(call: Callable[[str], object], response_mode: str, expect: str | None) -> Result:
+    if response_mode == "blocking":
+        return _blocking(call, expect)
+    return _streaming(lambda: call("streaming"), expect)
+
+
+def _blocking(call: Callable[[str], object], expect: str | None) -> dict:
+    try:
+        answer = call("blocking")
+    except Exception as e:
+        if _AGENT_BLOCKING not in str(e):
+            raise dify_error(e, expect) from None
+        # Agent apps only stream; Dify refuses before running anything, so streaming now is safe.
+        stream = _streaming(lambda: call("streaming"), expect)
+        try:
+            return aggregate(stream)
+        except DuckError:
+            raise
+        except Exception as e:
+            raise dify_error(e, expect) from None
+    if not isinstance(answer, dict):
+        raise internal_error()
+    _check_kind(answer, expect)
+    return answer
+
+
+def _streaming(call: Callable[[], object], expect: str | None) -> Stream:
+    try:
+        events = iter(call())
+        first = next(events, None)
+    except Exception as e:
+        raise dify_error(e, expect) from None
+    if first is None:
+        raise DuckError(502, "bad_gateway", "The app ended without producing any event.")
+    if first.get("event") == "error":
+        raise DuckError(_status(first), str(first.get("code") or "unknown"), str(first.get("message") or ""))
+    _check_kind(first, expect)
+    return Stream(first, events)
+
+
+def _check_kind(event: dict, expect: str | None) -> None:
+    kind = app_kind(event)
+    if expect and kind and kind != expect:
+        raise MODE_MISMATCH[expect]
+
+
+def _status(event: dict) -> int:
+    status = event.get("status")
+    return status if isinstance(status, int) and 400 <= status <= 599 else 500
+
+
+def aggregate(events: Iterator[dict]) -> dict:
+    """Fold a chat stream into the Service API's blocking answer (for apps that only stream)."""
+    answer: list[str] = []
+    result: dict = {"event": "message", "mode": "agent-chat", "answer": "", "metadata": {}}
+    for event in events:
+        kind = event.get("event")
+        if kind == "error":
+            raise DuckError(_status(event), str(event.get("code") or "unknown"), str(event.get("message") or ""))
+        for key in ("task_id", "message_id", "conversation_id", "created_at"):
+            if key in event:
+                result[key] = event[key]
+        if kind in ("message", "agent_message"):
+            answer.append(str(event.get("answer") or ""))
+        elif kind == "message_replace":
+            answer = [str(event.get("answer") or "")]
+        elif kind == "message_end":
+            result["metadata"] = event.get("metadata") or {}
+    result["id"] = result.get("message_id")
+    result["answer"] = "".join(answer)
+    return result

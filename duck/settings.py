@@ -1,0 +1,70 @@
+"""Endpoint settings as Dify sends them (loosely typed), parsed once into one typed object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from duck.errors import DuckError
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# The daemon silently truncates bodies at 10 MiB, so a larger limit could never be honoured.
+MAX_BODY_BYTES_CEILING = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str
+    app_id: str | None = None
+    cors_allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    signing_secret: str | None = None
+
+
+def parse_settings(raw: Mapping | None) -> Settings:
+    """Build Settings from the raw mapping; a missing API key is a configuration error."""
+    raw = raw if isinstance(raw, Mapping) else {}
+    api_key = _text(raw.get("api_key"))
+    if not api_key:
+        raise DuckError(503, "not_configured", "This endpoint has no API key configured.")
+    return Settings(
+        api_key=api_key,
+        app_id=_app_id(raw.get("app")),
+        cors_allowed_origins=_origins(raw.get("cors_allowed_origins")),
+        max_body_bytes=_byte_count(raw.get("max_body_bytes")),
+        signing_secret=_text(raw.get("signing_secret")) or None,
+    )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value).strip()
+    return ""
+
+
+def _app_id(value: object) -> str | None:
+    """The app-selector arrives as {"app_id": ...}, as a bare string, or empty."""
+    if isinstance(value, Mapping):
+        value = value.get("app_id")
+    return _text(value) or None
+
+
+def _origins(value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        items = [_text(v) for v in value]
+    else:
+        items = _text(value).replace(",", " ").split()
+    return tuple(dict.fromkeys(o.rstrip("/") for o in items if o))
+
+
+def _byte_count(value: object) -> int:
+    text = _text(value).replace("_", "")
+    try:
+        number = int(float(text)) if text else DEFAULT_MAX_BODY_BYTES
+    except ValueError:
+        number = DEFAULT_MAX_BODY_BYTES
+    if number <= 0:
+        return DEFAULT_MAX_BODY_BYTES
+    return min(number, MAX_BODY_BYTES_CEILING)

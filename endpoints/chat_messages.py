@@ -1,0 +1,13 @@
+from dify_plugin import Endpoint
+
+import duck
+
+
+class ChatMessages(Endpoint):
+    """POST /apps/<app_id>/chat-messages: Chatbot, Agent and Chatflow apps."""
+
+    @duck.handler
+    def _invoke(self, r, values, settings):
+        app_id = duck.authorize(r, settings, values["app_id"])
+        body = duck.parse_body(r, duck.ChatRequest)
+        return duck.respond(r, duck.invoke.chat(self.session, app_id, body))

@@ -1,0 +1,13 @@
+from dify_plugin import Endpoint
+
+import duck
+
+
+class CompletionMessages(Endpoint):
+    """POST /apps/<app_id>/completion-messages: Completion (text generator) apps."""
+
+    @duck.handler
+    def _invoke(self, r, values, settings):
+        app_id = duck.authorize(r, settings, values["app_id"])
+        body = duck.parse_body(r, duck.CompletionRequest)
+        return duck.respond(r, duck.invoke.completion(self.session, app_id, body))
