@@ -1,0 +1,72 @@
+"""The local runtime's configuration: `devkit.toml` in the plugin folder, with working defaults."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_FILE = "devkit.toml"
+EXAMPLE = """\
+# devkit.toml: settings for `python -m devkit serve` (all optional)
+[endpoint]
+hook_id = "duck-local"
+# Values the endpoint's settings form would hold in Dify:
+[endpoint.settings]
+api_key = "change-me"
+# app = { app_id = "demo-chat" }
+# cors_allowed_origins = "http://localhost:5173"
+
+[demo]
+token_delay_ms = 30          # pause before each demo token, so streaming is visible
+
+# To call a real Dify instead of the demo apps:
+# [dify]
+# base_url = "https://api.dify.ai/v1"
+# [dify.apps]
+# "<app id>" = "app-<that app's Service API key>"
+
+# [storage]
+# path = "devkit-storage.json"   # default: in memory
+"""
+
+
+@dataclass
+class Config:
+    hook_id: str = "duck-local"
+    settings: dict = field(default_factory=dict)
+    token_delay_ms: float = 30.0
+    dify_base_url: str | None = None
+    dify_app_keys: dict[str, str] = field(default_factory=dict)
+    storage_path: Path | None = None
+    key_generated: bool = False
+
+
+def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | None = None) -> Config:
+    """Read the config file if there is one, apply --setting overrides, fill in an API key."""
+    file = path or plugin_dir / CONFIG_FILE
+    raw = tomllib.loads(file.read_text()) if file.exists() else {}
+    endpoint = raw.get("endpoint", {})
+    dify = raw.get("dify", {})
+    storage = raw.get("storage", {}).get("path")
+    config = Config(
+        hook_id=str(endpoint.get("hook_id", "duck-local")),
+        settings={**endpoint.get("settings", {}), **(overrides or {})},
+        token_delay_ms=float(raw.get("demo", {}).get("token_delay_ms", 30)),
+        dify_base_url=dify.get("base_url"),
+        dify_app_keys={str(k): str(v) for k, v in dify.get("apps", {}).items()},
+        storage_path=(plugin_dir / storage) if storage else None,
+    )
+    if not config.settings.get("api_key"):
+        config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)
+        config.key_generated = True
+    return config
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """`name=value` from the command line; `app=<id>` becomes the app-selector's dict shape."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"--setting takes name=value, got {text!r}")
+    return name, ({"app_id": value} if name == "app" and value else value)

@@ -1,0 +1,49 @@
+"""Wires the pieces of the local runtime together: config, host, plugin process, HTTP relay."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from devkit.config import Config
+from devkit.demo_apps import DemoApps
+from devkit.dify_apps import DifyApps
+from devkit.host import Host
+from devkit.plugin_process import PluginProcess
+from devkit.server import Relay, serve
+from devkit.storage import Storage
+
+
+def build_apps(config: Config):
+    if config.dify_base_url:
+        return DifyApps(config.dify_base_url, config.dify_app_keys)
+    return DemoApps(token_delay=config.token_delay_ms / 1000)
+
+
+def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print):
+    """Start the plugin and the HTTP server; returns (plugin, server, apps)."""
+    apps = build_apps(config)
+    plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo)
+    plugin.start()
+    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest)
+    relay = Relay(plugin, config.hook_id, config.settings, echo=echo)
+    server = serve(relay, port)
+    return plugin, server, apps
+
+
+def banner(server, config: Config, apps) -> str:
+    base = f"http://127.0.0.1:{server.server_port}/e/{config.hook_id}"
+    first_app = apps.app_ids()[0] if apps.app_ids() else "<app_id>"
+    lines = [
+        f"Base URL: {base}",
+        f"API key: {config.settings['api_key']}" + ("  (generated; set one in devkit.toml)" if config.key_generated else ""),
+        f"Apps: {', '.join(apps.app_ids()) or '(none configured)'}",
+        "Try:",
+        f"  curl -N {base}/apps/{first_app}/chat-messages -H 'Authorization: Bearer {config.settings['api_key']}' "
+        "-H 'Content-Type: application/json' -d '{\"query\": \"Hello\"}'",
+    ]
+    return "\n".join(lines)
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
