@@ -231,7 +231,8 @@ class _Run:
             yield self.event("agent_thought", id=str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id)), position=1,
                              thought="I can answer this directly.", observation="", tool="", tool_labels={},
                              tool_input="", message_files=[])
-        yield from self._stream_tokens()
+        if (yield from self._stream_tokens()) == "failed":
+            return  # Dify ends a stream after its error event
         if mode in ("advanced-chat", "workflow"):
             yield self.event("node_finished", workflow_run_id=self.run_id, data=self._node(finished=True))
             yield self.event("workflow_finished", workflow_run_id=self.run_id, data=self._workflow_result())
@@ -239,19 +240,21 @@ class _Run:
             yield self.event("message_end", id=self.message_id,
                              metadata={"retriever_resources": [], "usage": self._usage()}, files=None)
 
-    def _stream_tokens(self) -> Iterator[dict]:
+    def _stream_tokens(self):
         fail_at = len(self.tokens) // 2 if self.command.name in ("fail", "crash") else -1
         for index, token in enumerate(self.tokens):
             if index == fail_at:
                 if self.command.name == "crash":
                     raise InvocationError("request failed: connection reset by peer")
                 yield self._error_event()
-                return
+                return "failed"
             if self.delay:
                 gevent.sleep(self.delay)
             yield self._token_event(token)
         if fail_at >= 0 and not self.tokens:
             yield self._error_event()
+            return "failed"
+        return "done"
 
     def _token_event(self, token: str) -> dict:
         if self.app.mode == "workflow":

@@ -79,7 +79,7 @@ def _decode_json(raw: bytes) -> object:
         raise invalid_param("The request body is nested too deeply.") from None
     except ValueError as e:
         raise invalid_param(f"The request body is not valid JSON: {e}") from None
-    if _depth(data) > MAX_JSON_DEPTH:
+    if _too_deep(data):
         raise invalid_param("The request body is nested too deeply.")
     return data
 
@@ -97,19 +97,19 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
-def _depth(value: object) -> int:
-    depth, level = 0, [value]
-    while level:
-        depth += 1
+def _too_deep(value: object) -> bool:
+    """True when containers nest more than MAX_JSON_DEPTH levels (checked breadth-first, no recursion)."""
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH + 1):
         level = [
             child
             for item in level
             if isinstance(item, dict | list)
             for child in (item.values() if isinstance(item, dict) else item)
         ]
-        if depth > MAX_JSON_DEPTH:
-            break
-    return depth - 1 if depth else 0
+        if not level:
+            return False
+    return True
 
 
 def _describe(error: ValidationError) -> str:

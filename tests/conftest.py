@@ -1,0 +1,37 @@
+# dify_plugin monkey-patches with gevent on import; do it before anything else is imported.
+import dify_plugin  # noqa: F401, I001
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devkit.demo_apps import DemoApps
+from devkit.host import Host
+from devkit.inprocess import InProcessPlugin, raw_request
+from devkit.storage import Storage
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "test-key-0123456789"
+SETTINGS = {"api_key": API_KEY}
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(scope="session")
+def plugin() -> InProcessPlugin:
+    """Duck loaded by the SDK's own registration, answering reverse calls with the demo apps."""
+    return InProcessPlugin(ROOT, Host(DemoApps(), Storage()))
+
+
+@pytest.fixture
+def call(plugin):
+    """call(method, path, json_body=None, headers=None, settings=None, body=None) -> Reply."""
+
+    def _call(method, path, json_body=None, headers=None, settings=None, body=None):
+        all_headers = {**AUTH, **(headers or {})}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        return plugin.dispatch(raw_request(method, path, body or b"", all_headers), SETTINGS if settings is None else settings)
+
+    return _call
