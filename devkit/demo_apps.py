@@ -7,6 +7,7 @@ input of a workflow or completion app) that starts with a command drives faults 
     /tokens N     answer with N message events          /big N       one answer event of N bytes
     /fail before  fail before the first event           /fail during an error event mid-stream
     /crash during the transport breaks mid-stream        /hang S      stay silent S seconds first
+    /pause S      stay silent S seconds after the first event
 """
 
 from __future__ import annotations
@@ -251,6 +252,8 @@ class _Run:
             if self.delay:
                 gevent.sleep(self.delay)
             yield self._token_event(token)
+            if index == 0 and self.command.name == "pause":
+                gevent.sleep(self.command.number(1, 3600))
         if fail_at >= 0 and not self.tokens:
             yield self._error_event()
             return "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 
 import gevent
@@ -11,7 +12,8 @@ from gevent.queue import Queue
 
 # The daemon kills a plugin whose stdout line passes 5 MiB; a chunk is hex-encoded (x2) on that line.
 MAX_CHUNK_BYTES = 1024 * 1024
-KEEPALIVE_SECONDS = 10.0
+# The Service API pings every 10 s; the variable exists so that tests need not wait that long.
+KEEPALIVE_SECONDS = float(os.environ.get("DUCK_KEEPALIVE_SECONDS", "10"))
 PING = object()  # stands for "the app was silent for KEEPALIVE_SECONDS" in an event stream
 _END = object()
 

@@ -35,3 +35,13 @@ def call(plugin):
         return plugin.dispatch(raw_request(method, path, body or b"", all_headers), SETTINGS if settings is None else settings)
 
     return _call
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    """Duck served by the local runtime (plugin subprocess, stdio protocol) on a free loopback port."""
+    from tests.runtime import Runtime
+
+    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"})
+    yield running
+    running.stop()

@@ -1,0 +1,148 @@
+"""The local runtime end to end: real HTTP clients on loopback, the plugin as a stdio subprocess."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import gevent
+import httpx
+import psutil
+import pytest
+from httpx_sse import connect_sse
+
+from tests.runtime import Runtime
+
+CHAT = "/apps/demo-chat/chat-messages"
+
+
+def test_banner_prints_what_curl_needs(runtime):
+    out = runtime.output()
+    assert "Base URL: http://127.0.0.1:" in out and f"API key: {runtime.api_key}" in out
+    assert "demo-chat, demo-agent, demo-chatflow, demo-workflow, demo-completion" in out
+
+
+def test_sse_stream_with_httpx_sse(runtime):
+    with httpx.Client(base_url=runtime.base_url, headers=runtime.headers) as client:
+        with connect_sse(client, "POST", CHAT, json={"query": "Hello"}) as source:
+            assert source.response.headers["content-type"] == "text/event-stream; charset=utf-8"
+            assert source.response.headers["x-accel-buffering"] == "no"
+            events = [json.loads(sse.data) for sse in source.iter_sse()]
+    assert "".join(e.get("answer", "") for e in events) == "Hi there! You said: Hello (turn 1)"
+    assert events[-1]["event"] == "message_end"
+
+
+def test_every_route_over_http(runtime):
+    with httpx.Client(base_url=runtime.base_url, headers=runtime.headers) as client:
+        blocking = client.post(CHAT, json={"query": "x", "response_mode": "blocking"})
+        assert blocking.status_code == 200 and blocking.json()["mode"] == "chat"
+        workflow = client.post("/apps/demo-workflow/workflows/run",
+                               json={"inputs": {"text": "w"}, "response_mode": "blocking"})
+        assert workflow.json()["data"]["outputs"]["text"] == "Echo: w"
+        completion = client.post("/apps/demo-completion/completion-messages",
+                                 json={"inputs": {"topic": "c"}, "response_mode": "blocking"})
+        assert completion.json()["answer"] == "A short note about c."
+        assert client.post("/apps/demo-agent/run", json={"query": "a", "response_mode": "blocking"}).json()[
+            "mode"] == "agent-chat"
+        assert client.get("/apps/demo-chat/parameters").json()["opening_statement"] == "Hello! Ask me anything."
+        assert client.get("/duck/demo-chat", params={"query": "q"}).text == "Hi there! You said: q (turn 1)"
+        assert client.get("/health").json()["status"] == "ok"
+        ndjson = client.post(CHAT, json={"query": "n"}, headers={"Accept": "application/x-ndjson"})
+        assert [json.loads(line)["event"] for line in ndjson.text.splitlines()][-1] == "message_end"
+
+
+def test_errors_over_http(runtime):
+    with httpx.Client(base_url=runtime.base_url) as client:
+        unauthorized = client.post(CHAT, json={"query": "x"})
+        assert unauthorized.status_code == 401 and unauthorized.json()["code"] == "unauthorized"
+        assert unauthorized.headers["www-authenticate"] == 'Bearer realm="api"'
+        wrong_app = client.post("/apps/demo-workflow/chat-messages", headers=runtime.headers,
+                                json={"query": "x", "inputs": {"text": "t"}})
+        assert wrong_app.status_code == 400 and wrong_app.json()["code"] == "not_chat_app"
+        patch = client.patch(CHAT, headers=runtime.headers)
+        assert patch.status_code == 404 and patch.json() == {"code": "not_found", "message": "route not found"}
+        other_hook = client.get(runtime.base_url.rsplit("/", 1)[0] + "/other-hook/health")
+        assert other_hook.status_code == 404
+
+
+def test_events_arrive_one_by_one_not_buffered(runtime):
+    """With a silent app, keep-alive pings arrive before the answer: proof that nothing buffers."""
+    with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
+        with client.stream("POST", CHAT, json={"query": "/pause 2"}) as response:
+            chunks = response.iter_raw()
+            first = next(chunks)
+            started = time.monotonic()
+            second = next(chunks)
+            waited = time.monotonic() - started
+            rest = b"".join(chunks)
+    assert first.startswith(b'data: {"event":"message"')
+    assert second == b"event: ping\n\n" and waited < 1.5
+    assert b"message_end" in rest
+
+
+def test_curl_streams(runtime):
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    result = subprocess.run(["curl", "-sN", "--max-time", "20", runtime.base_url + CHAT, "-H",
+                             f"Authorization: Bearer {runtime.api_key}", "-H", "Content-Type: application/json",
+                             "-d", '{"query": "curl"}'], capture_output=True, text=True, timeout=30)
+    frames = [f for f in result.stdout.split("\n\n") if f]
+    assert frames[0].startswith('data: {"event":"message"') and '"message_end"' in frames[-1]
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(request)
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def test_raw_socket_chunked_request_is_dechunked(runtime):
+    body = b'{"query": "chunked", "response_mode": "blocking"}'
+    request = (f"POST /e/duck-local{CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {runtime.api_key}\r\n"
+               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    request += f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    answer = raw_exchange(runtime.port, request)
+    assert answer.startswith(b"HTTP/1.1 200") and b"You said: chunked" in answer
+
+
+def test_fifty_concurrent_streams_are_complete_and_in_order(runtime):
+    def one(i):
+        with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=60) as client:
+            response = client.post(CHAT, json={"query": "/tokens 40"})
+            frames = [json.loads(f[6:]) for f in response.text.split("\n\n") if f.startswith("data: ")]
+            return [f["answer"] for f in frames if f["event"] == "message"]
+
+    jobs = [gevent.spawn(one, i) for i in range(50)]
+    gevent.joinall(jobs, timeout=120, raise_error=True)
+    expected = [f"t{i} " for i in range(40)]
+    assert all(job.value == expected for job in jobs)
+
+
+def test_plugin_crash_answers_502_then_restarts(runtime):
+    victim = runtime.plugin_process()
+    with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
+        job = gevent.spawn(client.post, CHAT, json={"query": "/hang 10", "response_mode": "blocking"})
+        gevent.sleep(0.5)
+        victim.kill()
+        response = job.get(timeout=20)
+        assert response.status_code == 502 and response.json()["code"] == "plugin_died"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if client.get("/health").status_code == 200:
+                break
+            gevent.sleep(0.2)
+        assert client.get("/health").status_code == 200
+    assert runtime.plugin_process().pid != victim.pid
+
+
+def test_shutdown_leaves_no_process_behind():
+    running = Runtime()
+    plugin = running.plugin_process()
+    running.stop()
+    assert running.proc.returncode == 0
+    psutil.wait_procs([plugin], timeout=5)
+    assert not plugin.is_running()
