@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 # PLUGIN_RUNTIME_MAX_BUFFER_SIZE: a longer stdout line makes the daemon kill the plugin.
 MAX_LINE_BYTES = 5 * 1024 * 1024
@@ -35,11 +35,16 @@ def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
+def escape_path(path: str) -> str:
+    """Go's Request.Write re-escapes the decoded path, so CR, LF or spaces never break a request line."""
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
+
+
 def raw_http_request(method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes,
                      hook_id: str, hook_url: str) -> bytes:
     """Serialize a request as the daemon rewrites it: path without /e/<hook>, exact Content-Length."""
     sorted_query = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
-    target = path + ("?" + sorted_query if sorted_query else "")
+    target = escape_path(path) + ("?" + sorted_query if sorted_query else "")
     kept = [(k, v) for k, v in headers
             if k.lower() not in DROPPED_HEADERS | {"content-length", "transfer-encoding", "host", "connection"}]
     host = next((v for k, v in headers if k.lower() == "x-original-host"), None) \

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gevent
 from gevent.queue import Empty
@@ -32,7 +32,6 @@ class Relay:
     first_chunk_timeout: float = 300.0  # the daemon has none; an emulator must never hang
     total_timeout: float = 600.0  # PLUGIN_MAX_EXECUTION_TIMEOUT
     echo: object = print
-    stats: dict = field(default_factory=lambda: {"requests": 0})
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -42,7 +41,9 @@ class Relay:
             return _json(start_response, 404, {"code": "not_found", "message": "endpoint not found"})
         if method not in ROUTED_METHODS:
             return _json(start_response, 404, {"code": "not_found", "message": "route not found"})
-        self.stats["requests"] += 1
+        if _has_control_characters(environ):
+            # Go's HTTP server (the daemon's) refuses these before any routing.
+            return _json(start_response, 400, {"code": "bad_request", "message": "invalid header value"})
         raw = self._raw_request(environ, path[len(prefix):] or "/")
         try:
             session_id, queue = self.plugin.open_session(self.endpoint_id, raw, self.settings)
@@ -60,7 +61,7 @@ class Relay:
         if environ.get("CONTENT_TYPE"):
             headers.append(("Content-Type", environ["CONTENT_TYPE"]))
         host = environ.get("HTTP_HOST", "127.0.0.1")
-        hook_url = f"http://{host}{environ.get('PATH_INFO', '')}"
+        hook_url = f"http://{host}{protocol.escape_path(environ.get('PATH_INFO', ''))}"
         return protocol.raw_http_request(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
                                          headers, body, self.hook_id, hook_url)
 
@@ -118,6 +119,11 @@ class Relay:
         now = time.perf_counter()
         self.echo(f"{label} {status} ttfb={1000 * (ttfb - started):.1f}ms total={1000 * (now - started):.1f}ms "
                   f"chunks={chunks}")
+
+
+def _has_control_characters(environ) -> bool:
+    return any(isinstance(v, str) and any(c < " " and c != "\t" or c == "\x7f" for c in v)
+               for k, v in environ.items() if k.startswith("HTTP_") or k == "CONTENT_TYPE")
 
 
 def _failure(kind: str, data: object) -> tuple[int, dict]:

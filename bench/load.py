@@ -1,0 +1,116 @@
+"""Many concurrent streams through the local runtime: delivered, lost, reordered, byte-exact.
+
+python -m bench.load [--streams 200] [--events 500]
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import gevent  # noqa: E402
+import httpx  # noqa: E402
+import orjson  # noqa: E402
+import psutil  # noqa: E402
+
+
+@dataclass
+class LoadResult:
+    streams: int
+    events: int
+    delivered: int = 0
+    lost: int = 0
+    reordered: int = 0
+    duplicated: int = 0
+    not_byte_exact: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    rss_growth_mb: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        expected = self.streams * self.events
+        return not (self.lost or self.reordered or self.duplicated or self.not_byte_exact or self.errors) \
+            and self.delivered == expected
+
+
+def check_stream(body: bytes, events: int, result: LoadResult) -> None:
+    tokens = []
+    for frame in body.split(b"\n\n"):
+        if not frame:
+            continue
+        if not frame.startswith(b"data: "):
+            result.errors.append(f"unexpected frame {frame[:80]!r}")
+            continue
+        event = json.loads(frame[6:])
+        # Byte-exact: the frame is exactly Dify's compact UTF-8 encoding of the event.
+        if orjson.dumps(event) != frame[6:]:
+            result.not_byte_exact += 1
+        if event["event"] == "message":
+            tokens.append(int(event["answer"][1:].strip()))
+    result.delivered += len(tokens)
+    result.duplicated += len(tokens) - len(set(tokens))
+    result.lost += len(set(range(events)) - set(tokens))
+    result.reordered += sum(1 for a, b in zip(tokens, tokens[1:]) if b < a)
+
+
+def run_load(base_url: str, api_key: str, streams: int, events: int, plugin_pid: int | None = None,
+             timeout: float = 300) -> LoadResult:
+    """Open `streams` concurrent chat streams of `events` message events each and check every byte."""
+    result = LoadResult(streams, events)
+    plugin = psutil.Process(plugin_pid) if plugin_pid else None
+    rss_before = plugin.memory_info().rss if plugin else 0
+    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+    started = time.perf_counter()
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout,
+                      limits=limits) as client:
+
+        def one() -> None:
+            try:
+                response = client.post("/apps/demo-chat/chat-messages", json={"query": f"/tokens {events}"})
+                if response.status_code != 200:
+                    result.errors.append(f"status {response.status_code}")
+                    return
+                check_stream(response.content, events, result)
+            except httpx.HTTPError as e:
+                result.errors.append(repr(e))
+
+        jobs = [gevent.spawn(one) for _ in range(streams)]
+        gevent.joinall(jobs, timeout=timeout)
+        unfinished = [job for job in jobs if not job.ready()]
+        gevent.killall(unfinished)
+        result.errors += ["timed out"] * len(unfinished)
+    result.seconds = time.perf_counter() - started
+    if plugin:
+        result.rss_growth_mb = (plugin.memory_info().rss - rss_before) / 2**20
+    return result
+
+
+def main() -> int:
+    from tests.runtime import Runtime
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--events", type=int, default=500)
+    args = parser.parse_args()
+    runtime = Runtime()
+    try:
+        result = run_load(runtime.base_url, runtime.api_key, args.streams, args.events,
+                          runtime.plugin_process().pid)
+    finally:
+        runtime.stop()
+    print(f"streams={result.streams} events/stream={result.events} delivered={result.delivered} "
+          f"lost={result.lost} reordered={result.reordered} duplicated={result.duplicated} "
+          f"not_byte_exact={result.not_byte_exact} errors={len(result.errors)} "
+          f"seconds={result.seconds:.1f} plugin_rss_growth_mb={result.rss_growth_mb:.1f}")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

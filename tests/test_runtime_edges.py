@@ -1,0 +1,64 @@
+"""The runtime behaves like the daemon at the edges, and says loudly where the daemon is silent."""
+
+import time
+
+import httpx
+import pytest
+
+from tests.runtime import ROOT, Runtime
+
+BARE = ROOT / "tests" / "bare_plugin"
+
+
+@pytest.fixture(scope="module")
+def bare():
+    running = Runtime(plugin_dir=BARE)
+    yield running
+    running.stop()
+
+
+def wait_healthy(running, path="/hello/again"):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(running.base_url + path, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the plugin did not come back")
+
+
+def test_serves_any_endpoint_plugin(bare):
+    response = httpx.get(bare.base_url + "/hello/world")
+    assert response.status_code == 200 and response.text == "hello world"
+
+
+def test_missing_app_permission_is_refused_like_the_daemon(bare):
+    response = httpx.get(bare.base_url + "/hello/app", timeout=20)
+    assert response.status_code == 500
+    assert "permission denied, you need to enable app access in plugin manifest" in response.text
+
+
+def test_an_output_line_over_5_mib_kills_the_plugin_loudly(bare):
+    pid = bare.plugin_process().pid
+    response = httpx.get(bare.base_url + "/hello/huge", timeout=30)
+    assert response.status_code == 502 and response.json()["code"] == "plugin_died"
+    assert "stdout line over 5242880 bytes" in bare.output()
+    wait_healthy(bare)
+    assert bare.plugin_process().pid != pid
+
+
+def test_print_to_stdout_is_reported_not_fatal(bare):
+    assert httpx.get(bare.base_url + "/hello/print", timeout=10).text == "hello print"
+    assert "non-protocol line to stdout" in bare.output()
+
+
+def test_sdk_plain_text_404_passes_through_for_a_plugin_without_fallback(bare):
+    response = httpx.get(bare.base_url + "/nothing-here")
+    assert response.status_code == 404 and "Failed to dispatch endpoint request" in response.text
+
+
+def test_refuses_a_folder_without_manifest(tmp_path):
+    with pytest.raises(RuntimeError, match="has no manifest.yaml"):
+        Runtime(plugin_dir=tmp_path)
