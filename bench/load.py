@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from gevent import monkey
 
-monkey.patch_all()
+if not monkey.is_module_patched("socket"):  # run as a script; under the SDK it is patched already
+    monkey.patch_all()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 import gevent  # noqa: E402
-import httpx  # noqa: E402
 import orjson  # noqa: E402
 import psutil  # noqa: E402
 
@@ -40,7 +42,15 @@ class LoadResult:
             and self.delivered == expected
 
 
+def count_stream(body: bytes, events: int, result: LoadResult) -> None:
+    """The cheap check, for timing runs: every message event arrived, nothing else is parsed."""
+    delivered = body.count(b'data: {"event":"message"')
+    result.delivered += delivered
+    result.lost += max(0, events - delivered)
+
+
 def check_stream(body: bytes, events: int, result: LoadResult) -> None:
+    """The full check: each event once, in order, and each frame byte-exact."""
     tokens = []
     for frame in body.split(b"\n\n"):
         if not frame:
@@ -60,32 +70,63 @@ def check_stream(body: bytes, events: int, result: LoadResult) -> None:
     result.reordered += sum(1 for a, b in zip(tokens, tokens[1:]) if b < a)
 
 
+def post(base_url: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """A minimal HTTP/1.1 client (like wrk's): one request, read to close, de-chunk. Costs the CPU
+    the load generator shares with the runtime and the plugin as little as possible."""
+    url = urlsplit(base_url)
+    lines = [f"POST {url.path}{path} HTTP/1.1", f"Host: {url.netloc}", "Connection: close",
+             "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
+        sock.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
+        received = bytearray()
+        while data := sock.recv(262144):
+            received += data
+    head, _, payload = bytes(received).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        payload = dechunk(payload)
+    return status, payload
+
+
+def dechunk(data: bytes) -> bytes:
+    out, position = bytearray(), 0
+    while True:
+        line_end = data.index(b"\r\n", position)
+        size = int(data[position:line_end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += data[line_end + 2 : line_end + 2 + size]
+        position = line_end + 2 + size + 2
+
+
 def run_load(base_url: str, api_key: str, streams: int, events: int, plugin_pid: int | None = None,
-             timeout: float = 300) -> LoadResult:
+             timeout: float = 300, verify: bool = True) -> LoadResult:
     """Open `streams` concurrent chat streams of `events` message events each and check every byte."""
     result = LoadResult(streams, events)
     plugin = psutil.Process(plugin_pid) if plugin_pid else None
     rss_before = plugin.memory_info().rss if plugin else 0
-    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+    body = json.dumps({"query": f"/tokens {events}"}).encode()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    check = check_stream if verify else count_stream
+
+    def one() -> None:
+        try:
+            status, payload = post(base_url, "/apps/demo-chat/chat-messages", body, headers, timeout)
+        except (OSError, ValueError) as e:
+            result.errors.append(repr(e))
+            return
+        if status != 200:
+            result.errors.append(f"status {status}")
+            return
+        check(payload, events, result)
+
     started = time.perf_counter()
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout,
-                      limits=limits) as client:
-
-        def one() -> None:
-            try:
-                response = client.post("/apps/demo-chat/chat-messages", json={"query": f"/tokens {events}"})
-                if response.status_code != 200:
-                    result.errors.append(f"status {response.status_code}")
-                    return
-                check_stream(response.content, events, result)
-            except httpx.HTTPError as e:
-                result.errors.append(repr(e))
-
-        jobs = [gevent.spawn(one) for _ in range(streams)]
-        gevent.joinall(jobs, timeout=timeout)
-        unfinished = [job for job in jobs if not job.ready()]
-        gevent.killall(unfinished)
-        result.errors += ["timed out"] * len(unfinished)
+    jobs = [gevent.spawn(one) for _ in range(streams)]
+    gevent.joinall(jobs, timeout=timeout)
+    unfinished = [job for job in jobs if not job.ready()]
+    gevent.killall(unfinished)
+    result.errors += ["timed out"] * len(unfinished)
     result.seconds = time.perf_counter() - started
     if plugin:
         result.rss_growth_mb = (plugin.memory_info().rss - rss_before) / 2**20
@@ -93,7 +134,7 @@ def run_load(base_url: str, api_key: str, streams: int, events: int, plugin_pid:
 
 
 def main() -> int:
-    from tests.runtime import Runtime
+    from devkit.harness import Runtime
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--streams", type=int, default=200)

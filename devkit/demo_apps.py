@@ -243,14 +243,15 @@ class _Run:
 
     def _stream_tokens(self):
         fail_at = len(self.tokens) // 2 if self.command.name in ("fail", "crash") else -1
+        started = time.monotonic()
         for index, token in enumerate(self.tokens):
             if index == fail_at:
                 if self.command.name == "crash":
                     raise InvocationError("request failed: connection reset by peer")
                 yield self._error_event()
                 return "failed"
-            if self.delay:
-                gevent.sleep(self.delay)
+            if self.delay:  # an absolute schedule, like a model's pace: a slow reader delays, never stretches it
+                gevent.sleep(max(0.0, started + (index + 1) * self.delay - time.monotonic()))
             yield self._token_event(token)
             if index == 0 and self.command.name == "pause":
                 gevent.sleep(self.command.number(1, 3600))

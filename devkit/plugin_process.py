@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gevent
+import orjson
 from gevent.lock import Semaphore
 from gevent.queue import Queue
 
@@ -124,8 +124,8 @@ class PluginProcess:
 
     def _on_line(self, line: bytes) -> None:
         try:
-            message = json.loads(line)
-        except ValueError:
+            message = orjson.loads(line)
+        except orjson.JSONDecodeError:
             log.warning("!!! the plugin wrote a non-protocol line to stdout (a print()?): %r", line[:200])
             return
         if not isinstance(message, dict):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import gevent
 import orjson
@@ -26,16 +28,21 @@ def dumps(value: object) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def sse(event: dict) -> bytes:
-    return b"data: " + dumps(event) + b"\n\n"
+@dataclass(frozen=True)
+class Framing:
+    """How one event becomes one chunk on the wire: prefix + JSON + suffix."""
+
+    content_type: str
+    prefix: bytes
+    suffix: bytes
+    ping: bytes
+
+    def encode(self, event: dict) -> bytes:
+        return self.prefix + dumps(event) + self.suffix
 
 
-def ndjson(event: dict) -> bytes:
-    return dumps(event) + b"\n"
-
-
-SSE_PING = b"event: ping\n\n"
-NDJSON_PING = b'{"event":"ping"}\n'
+SSE = Framing("text/event-stream", b"data: ", b"\n\n", b"event: ping\n\n")
+NDJSON = Framing("application/x-ndjson", b"", b"\n", b'{"event":"ping"}\n')
 
 
 def chunks(data: bytes, size: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
@@ -49,30 +56,45 @@ def chunks(data: bytes, size: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
 
 
 def with_keepalive(events: Iterable, interval: float = KEEPALIVE_SECONDS) -> Iterator:
-    """Yield the events, and PING whenever none arrived for `interval` seconds.
+    """Yield the events, and PING each time none arrived for `interval` seconds.
 
-    Reading the app happens in a helper greenlet that always runs to the end of the stream:
-    the protocol cannot cancel an app run, so a caller who leaves must not strand the reader.
+    A helper greenlet reads the app and always runs to the end of the stream: the protocol cannot
+    cancel an app run, so a caller who leaves must not strand the reader. A second one wakes only
+    when a ping is due, so events pay no timer of their own.
     """
     queue: Queue = Queue()
+    last_activity = [time.monotonic()]
 
     def pump() -> None:
         try:
             for event in events:
+                last_activity[0] = time.monotonic()
                 queue.put(event)
         except BaseException as e:  # handed to the consumer, which decides what the caller sees
             queue.put(e)
-        queue.put(_END)
+        finally:
+            ticker.kill(block=False)
+            queue.put(_END)
 
+    def tick() -> None:
+        while True:
+            due = last_activity[0] + interval - time.monotonic()
+            if due > 0:
+                gevent.sleep(due)
+                continue
+            last_activity[0] = time.monotonic()
+            queue.put(PING)
+
+    ticker = gevent.spawn(tick)
     gevent.spawn(pump)
+    get = queue.get
     while True:
-        try:
-            item = queue.get(timeout=interval)
-        except gevent.queue.Empty:
-            yield PING
-            continue
-        if item is _END:
+        item = get()
+        if type(item) is dict:  # the hot path: one check per event
+            yield item
+        elif item is _END:
             return
-        if isinstance(item, BaseException):
+        elif isinstance(item, BaseException):
             raise item
-        yield item
+        else:
+            yield item

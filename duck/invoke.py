@@ -6,6 +6,7 @@ Status and headers are fixed once a handler returns, so every call here pulls th
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -26,8 +27,7 @@ class Stream:
     rest: Iterator[dict]
 
     def __iter__(self) -> Iterator[dict]:
-        yield self.first
-        yield from self.rest
+        return itertools.chain((self.first,), self.rest)
 
 
 Result = dict | Stream  # a blocking answer, or a stream

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
+import orjson
 from werkzeug import Request, Response
 
 from duck import encoders
@@ -13,7 +14,6 @@ from duck.invoke import Result, dify_error, error_event
 
 logger = logging.getLogger("duck")
 
-NDJSON = "application/x-ndjson"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -35,44 +35,44 @@ def respond(request: Request, result: Result) -> Response:
     """A blocking answer as JSON; a stream as SSE, or NDJSON when the caller asks for it."""
     if isinstance(result, dict):
         return json_response(result)
-    if wants_ndjson(request):
-        return stream_response(result, encoders.ndjson, encoders.NDJSON_PING, NDJSON)
-    return stream_response(result, encoders.sse, encoders.SSE_PING, "text/event-stream")
+    return stream_response(result, negotiate(request))
 
 
-def wants_ndjson(request: Request) -> bool:
-    best = request.accept_mimetypes.best_match(["text/event-stream", NDJSON], default="text/event-stream")
-    return best == NDJSON
+def negotiate(request: Request) -> encoders.Framing:
+    """NDJSON when the caller prefers it in Accept; SSE otherwise."""
+    offered = [encoders.SSE.content_type, encoders.NDJSON.content_type]
+    best = request.accept_mimetypes.best_match(offered, default=encoders.SSE.content_type)
+    return encoders.NDJSON if best == encoders.NDJSON.content_type else encoders.SSE
 
 
-def stream_response(
-    events: Iterator[dict], encode: Callable[[dict], bytes], ping: bytes, content_type: str
-) -> Response:
-    return Response(
-        _frames(events, encode, ping),
-        status=200,
-        headers=STREAM_HEADERS,
-        content_type=f"{content_type}; charset=utf-8",
-    )
+def stream_response(events: Iterator[dict], framing: encoders.Framing) -> Response:
+    return Response(_frames(events, framing), status=200, headers=STREAM_HEADERS,
+                    content_type=f"{framing.content_type}; charset=utf-8")
 
 
 def text_stream(pieces: Iterator[str]) -> Response:
     return Response(_guarded_text(pieces), content_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
 
 
-def _frames(events: Iterator[dict], encode: Callable[[dict], bytes], ping: bytes) -> Iterator[bytes]:
+def _frames(events: Iterator[dict], framing: encoders.Framing) -> Iterator[bytes]:
+    # The hot loop of every stream: names bound locally, orjson called directly (about 0.6 us an event).
+    prefix, suffix, limit, keepalive = framing.prefix, framing.suffix, encoders.MAX_CHUNK_BYTES, encoders.PING
+    fast_dumps = orjson.dumps
     try:
         for event in encoders.with_keepalive(events):
-            if event is encoders.PING:
-                yield ping
+            if event is keepalive:
+                yield framing.ping
                 continue
-            frame = encode(event)
-            if len(frame) <= encoders.MAX_CHUNK_BYTES:
+            try:
+                frame = prefix + fast_dumps(event) + suffix
+            except TypeError:
+                frame = framing.encode(event)
+            if len(frame) <= limit:
                 yield frame
             else:
                 yield from encoders.chunks(frame)
     except Exception as e:  # the status is already sent: the error becomes the stream's last event
-        yield encode(error_event(dify_error(e, expect=None)))
+        yield framing.encode(error_event(dify_error(e, expect=None)))
 
 
 def _guarded_text(pieces: Iterator[str]) -> Iterator[bytes]:

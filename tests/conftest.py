@@ -40,7 +40,7 @@ def call(plugin):
 @pytest.fixture(scope="module")
 def runtime():
     """Duck served by the local runtime (plugin subprocess, stdio protocol) on a free loopback port."""
-    from tests.runtime import Runtime
+    from devkit.harness import Runtime
 
     running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"})
     yield running

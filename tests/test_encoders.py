@@ -5,8 +5,8 @@ from duck import encoders
 
 def test_sse_and_ndjson_frames():
     event = {"event": "message", "answer": "é"}
-    assert encoders.sse(event) == 'data: {"event":"message","answer":"é"}\n\n'.encode()
-    assert encoders.ndjson(event) == '{"event":"message","answer":"é"}\n'.encode()
+    assert encoders.SSE.encode(event) == 'data: {"event":"message","answer":"é"}\n\n'.encode()
+    assert encoders.NDJSON.encode(event) == '{"event":"message","answer":"é"}\n'.encode()
 
 
 def test_dumps_falls_back_for_what_orjson_refuses():

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from httpx_sse import connect_sse
 
-from tests.runtime import Runtime
+from devkit.harness import Runtime
 
 CHAT = "/apps/demo-chat/chat-messages"
 

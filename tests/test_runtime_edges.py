@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from tests.runtime import ROOT, Runtime
+from devkit.harness import ROOT, Runtime
 
 BARE = ROOT / "tests" / "bare_plugin"
 

@@ -1,4 +1,4 @@
-"""Start `python -m devkit serve` as a subprocess on a free loopback port, for integration tests."""
+"""Start `python -m devkit serve` as a subprocess on a free loopback port: for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
 
 
 class Runtime:
