@@ -1,12 +1,13 @@
-"""python -m devkit serve [DIR] [--port N]: run an endpoint plugin locally as the Dify daemon would."""
+"""python -m devkit: run, check, package and scaffold Dify endpoint plugins without the Dify CLI."""
 
 from gevent import monkey
 
-monkey.patch_all()
+monkey.patch_all(sys=True)  # the same patching dify_plugin does on import, so both agree
 
 import argparse  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
@@ -15,39 +16,78 @@ import gevent  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve a plugin's endpoints on 127.0.0.1")
-    serve.add_argument("dir", nargs="?", default=".", help="the plugin folder (default: here)")
+
+    serve = commands.add_parser("serve", help="serve a plugin's endpoints on 127.0.0.1 as the daemon would")
+    serve.add_argument("dir", nargs="?", default=".", help="plugin folder or .difypkg (default: here)")
     serve.add_argument("--port", type=int, default=5002, help="port on 127.0.0.1 (0 picks a free one)")
     serve.add_argument("--config", type=Path, help="config file (default: DIR/devkit.toml)")
     serve.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                        help="an endpoint setting, e.g. --setting api_key=secret --setting app=demo-chat")
     serve.add_argument("--token-delay-ms", type=float, help="pause before each demo token")
+
+    check = commands.add_parser("check", help="report every reason Dify would refuse this plugin")
+    check.add_argument("dir", nargs="?", default=".")
+
+    package = commands.add_parser("package", help="build <name>-<version>.difypkg")
+    package.add_argument("dir", nargs="?", default=".")
+    package.add_argument("-o", "--output", type=Path, help="file or folder to write (default: here)")
+
+    new = commands.add_parser("new", help="start a new endpoint plugin from Duck")
+    new.add_argument("name")
+    new.add_argument("--into", type=Path, default=Path("."), help="parent folder (default: here)")
+    new.add_argument("--routes", default="chat,workflow,completion,run,parameters,duck",
+                     help="Duck routes to keep, comma-separated (default: all)")
+    new.add_argument("--author", default="me")
+    new.add_argument("--description", default="")
+
+    endpoint = commands.add_parser("endpoint", help="work with a plugin's endpoints")
+    endpoint_commands = endpoint.add_subparsers(dest="action", required=True)
+    add = endpoint_commands.add_parser("add", help="add a spec, a handler and a test, and register them")
+    add.add_argument("name")
+    add.add_argument("--method", default="GET")
+    add.add_argument("--path", required=True, help="werkzeug rule, e.g. /hello/<name>")
+    add.add_argument("--dir", type=Path, default=Path("."))
+
+    keygen = commands.add_parser("keygen", help="make an RSA-4096 key pair for signing packages")
+    keygen.add_argument("private_key", type=Path, help="where to write the private key, e.g. me.private.pem")
+
+    sign = commands.add_parser("sign", help="sign a .difypkg with your own private key")
+    sign.add_argument("package", type=Path)
+    sign.add_argument("-k", "--key", type=Path, required=True, help="private key (PEM)")
+    sign.add_argument("-c", "--category", default="community", choices=["community", "partner", "langgenius"])
+    sign.add_argument("-o", "--output", type=Path)
+
     args = parser.parse_args(argv)
-    return run_serve(args)
+    handler = {"serve": run_serve, "check": run_check, "package": run_package, "new": run_new,
+               "endpoint": run_endpoint_add, "keygen": run_keygen, "sign": run_sign}[args.command]
+    return handler(args)
 
 
 def run_serve(args) -> int:
     from devkit import runtime
     from devkit.config import load_config, parse_setting
+    from devkit.package import PackageError, extract
     from devkit.plugin_process import PluginDied
 
     runtime.setup_logging()
     plugin_dir = Path(args.dir).resolve()
+    if plugin_dir.is_file() and plugin_dir.suffix == ".difypkg":
+        try:  # serve the package as Dify would install it: unpacked, nothing else beside it
+            plugin_dir = extract(plugin_dir, Path(tempfile.mkdtemp(prefix="devkit-pkg-")))
+        except (PackageError, OSError, ValueError) as e:
+            return _fail(f"cannot unpack {args.dir}: {e}")
     if not (plugin_dir / "manifest.yaml").exists():
-        print(f"error: {plugin_dir} has no manifest.yaml; is it a Dify plugin folder?", file=sys.stderr)
-        return 2
+        return _fail(f"{plugin_dir} has no manifest.yaml; is it a Dify plugin folder?", 2)
     try:
         config = load_config(plugin_dir, args.config, dict(parse_setting(s) for s in args.setting))
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e), 2)
     if args.token_delay_ms is not None:
         config.token_delay_ms = args.token_delay_ms
     try:
         plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo)
     except (PluginDied, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return _fail(str(e))
     _echo(runtime.banner(server, config, apps))
     stop = gevent.event.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -57,6 +97,75 @@ def run_serve(args) -> int:
     plugin.stop()
     _echo("stopped")
     return 0
+
+
+def run_check(args) -> int:
+    from devkit.package import check
+
+    problems = check(Path(args.dir).resolve())
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print("ok: Dify would accept this plugin")
+    return 1 if problems else 0
+
+
+def run_package(args) -> int:
+    from devkit.package import PackageError, build
+
+    try:
+        output = build(Path(args.dir).resolve(), args.output)
+    except PackageError as e:
+        return _fail(str(e))
+    print(f"wrote {output}")
+    return 0
+
+
+def run_new(args) -> int:
+    from devkit.scaffold import ScaffoldError, new_plugin
+
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    try:
+        target = new_plugin(args.name, args.into.resolve(), routes, args.author, args.description)
+    except ScaffoldError as e:
+        return _fail(str(e))
+    print(f"created {target}\nnext: cd {target} && make test")
+    return 0
+
+
+def run_endpoint_add(args) -> int:
+    from devkit.scaffold import ScaffoldError, add_endpoint
+
+    try:
+        created = add_endpoint(args.dir.resolve(), args.name, args.method, args.path)
+    except (ScaffoldError, OSError, KeyError) as e:
+        return _fail(str(e))
+    print("created " + ", ".join(str(p) for p in created))
+    return 0
+
+
+def run_keygen(args) -> int:
+    from devkit.package import generate_key
+
+    public = generate_key(args.private_key)
+    print(f"wrote {args.private_key} (keep it secret) and {public} (give it to Dify admins)")
+    return 0
+
+
+def run_sign(args) -> int:
+    from devkit.package import sign
+
+    try:
+        output = sign(args.package, args.key, args.category, args.output)
+    except (OSError, ValueError) as e:
+        return _fail(str(e))
+    print(f"wrote {output}")
+    return 0
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def _echo(line: str) -> None:

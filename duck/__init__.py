@@ -6,10 +6,10 @@ from duck.errors import DuckError
 from duck.handler import handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
 from duck.responses import json_response, respond, text_stream
+from duck.routes import plugin_identity
 from duck.settings import Settings
 
-NAME = "duck"
-VERSION = "0.1.0"
+NAME, VERSION = plugin_identity()
 
 __all__ = [
     "NAME",

@@ -1,4 +1,4 @@
-"""The routes this plugin declares, read from its endpoint group so there is one source of truth."""
+"""What the plugin declares about itself (identity, routes), read from its manifest and YAML files."""
 
 from __future__ import annotations
 
@@ -9,19 +9,29 @@ import yaml
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-GROUP_FILE = Path(__file__).resolve().parent.parent / "provider" / "duck.yaml"
+PLUGIN_ROOT = Path(__file__).resolve().parent.parent
 CATCH_ALL = "/<path:rest>"
+
+
+def _load(relative: str) -> dict:
+    return yaml.safe_load((PLUGIN_ROOT / relative).read_text()) or {}
+
+
+def plugin_identity() -> tuple[str, str]:
+    """The plugin's name and version, from manifest.yaml."""
+    manifest = _load("manifest.yaml")
+    return str(manifest.get("name", "")), str(manifest.get("version", ""))
 
 
 @functools.cache
 def declared_routes() -> Map:
     """Every declared (path, method) except the catch-all fallback rules."""
-    group = yaml.safe_load(GROUP_FILE.read_text())
     rules = []
-    for spec_path in group["endpoints"]:
-        spec = yaml.safe_load((GROUP_FILE.parent.parent / spec_path).read_text())
-        if spec["path"] != CATCH_ALL:
-            rules.append(Rule(spec["path"], methods=[spec["method"]]))
+    for group_path in _load("manifest.yaml")["plugins"]["endpoints"]:
+        for spec_path in _load(group_path)["endpoints"]:
+            spec = _load(spec_path)
+            if spec["path"] != CATCH_ALL:
+                rules.append(Rule(spec["path"], methods=[spec["method"]]))
     return Map(rules)
 
 

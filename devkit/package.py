@@ -1,0 +1,253 @@
+"""Check and build .difypkg packages the way the Dify daemon expects them, and sign them.
+
+A package is a zip of the plugin folder, minus what `.difyignore` (gitignore syntax) leaves out.
+The same folder always gives the same bytes: sorted entries, fixed timestamps and permissions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pathspec
+import yaml
+from pydantic import ValidationError
+
+# The daemon's MAX_PLUGIN_PACKAGE_SIZE default: the uncompressed size of all files.
+MAX_PACKAGE_BYTES = 52_428_800
+ALWAYS_LEFT_OUT = ["*.difypkg", ".git/", ".venv/", "venv/", "env/", "__pycache__/", "*.pyc", ".pytest_cache/",
+                   ".hypothesis/", ".mypy_cache/", ".ruff_cache/", ".DS_Store"]
+VERIFICATION_FILE = ".verification.dify.json"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+DEVKIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class PackageError(Exception):
+    """The daemon would refuse this plugin; the message says why in plain words."""
+
+
+def package_files(plugin_dir: Path) -> list[str]:
+    """The paths (POSIX, relative, sorted) that go into the package."""
+    ignore_file = plugin_dir / ".difyignore"
+    patterns = ALWAYS_LEFT_OUT + (ignore_file.read_text().splitlines() if ignore_file.exists() else [])
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    files = []
+    for root, dirs, names in os.walk(plugin_dir):
+        relative_root = Path(root).relative_to(plugin_dir)
+        dirs[:] = sorted(d for d in dirs if not spec.match_file(f"{(relative_root / d).as_posix()}/"))
+        for name in names:
+            path = (relative_root / name).as_posix()
+            if not spec.match_file(path) and not (Path(root) / name).is_symlink():
+                files.append(path)
+    return sorted(files)
+
+
+def check(plugin_dir: Path) -> list[str]:
+    """Every reason the daemon would refuse to install this plugin; empty when there is none."""
+    from dify_plugin.core.entities.plugin.setup import PluginConfiguration
+    from dify_plugin.entities.endpoint import EndpointProviderConfiguration
+
+    if not (plugin_dir / "manifest.yaml").is_file():
+        return [f"{plugin_dir} has no manifest.yaml"]
+    files = set(package_files(plugin_dir))
+    problems: list[str] = []
+
+    def need(path: str, what: str) -> bool:
+        if path not in files:
+            problems.append(f"{what} {path} is missing from the package" +
+                            (" (left out by .difyignore)" if (plugin_dir / path).exists() else ""))
+            return False
+        return True
+
+    manifest = _yaml(plugin_dir / "manifest.yaml", problems)
+    try:
+        configuration = PluginConfiguration(**manifest)
+    except (ValidationError, TypeError) as e:
+        return problems + [f"manifest.yaml is not valid: {_first_error(e)}"]
+    need(f"_assets/{configuration.icon}", "the icon")
+    if configuration.icon_dark:
+        need(f"_assets/{configuration.icon_dark}", "the dark icon")
+    privacy = manifest.get("privacy")
+    if not privacy:
+        problems.append("manifest.yaml names no privacy policy (privacy: ./PRIVACY.md)")
+    else:
+        need(str(privacy).removeprefix("./"), "the privacy policy")
+    need(configuration.meta.runner.entrypoint.replace(".", "/") + ".py", "the entrypoint")
+    need("requirements.txt", "the dependency list")
+    sources = []
+    for group in configuration.plugins.endpoints:
+        if not need(group, "the endpoint group"):
+            continue
+        try:
+            cwd = Path.cwd()
+            os.chdir(plugin_dir)  # the SDK's model reads the endpoint YAMLs relative to the plugin folder
+            endpoints = EndpointProviderConfiguration(**_yaml(plugin_dir / group, problems)).endpoints
+        except (ValidationError, ValueError, TypeError) as e:
+            problems.append(f"{group} is not valid: {_first_error(e)}")
+            continue
+        finally:
+            os.chdir(cwd)
+        for spec in _yaml(plugin_dir / group, problems).get("endpoints", []):
+            if isinstance(spec, str):
+                need(spec, "the endpoint spec")
+        for endpoint in endpoints:
+            if need(endpoint.extra.python.source, "the handler"):
+                sources.append(endpoint.extra.python.source)
+    problems += _handler_problems(plugin_dir, sorted(set(sources)))
+    size = sum((plugin_dir / f).stat().st_size for f in files)
+    if size > MAX_PACKAGE_BYTES:
+        problems.append(f"the package holds {size} bytes uncompressed; the daemon accepts at most {MAX_PACKAGE_BYTES}")
+    return problems
+
+
+def build(plugin_dir: Path, output: Path | None = None) -> Path:
+    """Write <name>-<version>.difypkg (or `output`); refuses with PackageError when check() fails."""
+    problems = check(plugin_dir)
+    if problems:
+        raise PackageError("cannot package this plugin:\n  - " + "\n  - ".join(problems))
+    manifest = yaml.safe_load((plugin_dir / "manifest.yaml").read_text())
+    output = output or Path.cwd() / f"{manifest['name']}-{manifest['version']}.difypkg"
+    if output.is_dir():
+        output = output / f"{manifest['name']}-{manifest['version']}.difypkg"
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in package_files(plugin_dir):
+            _add(archive, path, (plugin_dir / path).read_bytes())
+    return output
+
+
+def generate_key(private_path: Path) -> Path:
+    """An RSA-4096 key pair, as `dify signature generate` makes: <name>.private.pem and .public.pem."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    private_path.chmod(0o600)
+    public_path = private_path.with_name(private_path.name.replace("private", "public"))
+    if public_path == private_path:
+        public_path = private_path.with_suffix(".public.pem")
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+    return public_path
+
+
+def sign(package: Path, private_key: Path, category: str = "community", output: Path | None = None) -> Path:
+    """Sign as the daemon verifies (pkg/plugin_packager/signer): RSA PKCS#1 v1.5 over SHA-256 of the
+    files' SHA-256 digests in zip order, the verification file's digest and the time; the signature
+    travels in the zip comment."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_private_key(private_key.read_bytes(), password=None)
+    entries = _entries(package.read_bytes())
+    entries = [(name, data) for name, data in entries if name != VERIFICATION_FILE]
+    verification = json.dumps({"authorized_category": category}, separators=(",", ":")).encode()
+    entries.append((VERIFICATION_FILE, verification))
+    created = int(time.time())
+    signed_data = b"".join(hashlib.sha256(data).digest() for _, data in entries) + str(created).encode()
+    signature = key.sign(signed_data, padding.PKCS1v15(), hashes.SHA256())
+    output = output or package.with_name(package.stem + ".signed.difypkg")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            _add(archive, name, data)
+        archive.comment = json.dumps({"signature": base64.b64encode(signature).decode(), "time": created},
+                                     separators=(",", ":")).encode()
+    output.write_bytes(buffer.getvalue())
+    return output
+
+
+def verify(package: Path, public_key: Path) -> bool:
+    """Check a signature the way the daemon's VerifyPluginWithPublicKeys does."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    data = package.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        comment = json.loads(archive.comment or b"{}")
+    signed = b"".join(hashlib.sha256(content).digest() for _, content in _entries(data))
+    signed += str(comment.get("time", "")).encode()
+    key = serialization.load_pem_public_key(public_key.read_bytes())
+    try:
+        key.verify(base64.b64decode(comment.get("signature", "")), signed, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def extract(package: Path, into: Path) -> Path:
+    """Unpack a .difypkg as the daemon installs it; refuses archives over the size limit."""
+    with zipfile.ZipFile(package) as archive:
+        if sum(info.file_size for info in archive.infolist()) > MAX_PACKAGE_BYTES:
+            raise PackageError(f"{package} unpacks to more than {MAX_PACKAGE_BYTES} bytes")
+        archive.extractall(into)  # zipfile drops absolute paths and '..' components
+    return into
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def _entries(package: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
+
+
+def _yaml(path: Path, problems: list[str]) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        problems.append(f"{path.name} cannot be read as YAML: {e}")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _first_error(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'document'}: {first['msg']}"
+    return str(error).splitlines()[0]
+
+
+_LOAD_SCRIPT = """
+import json, sys
+from pathlib import Path
+import dify_plugin
+from dify_plugin.core.utils.class_loader import load_single_subclass_from_source
+from dify_plugin.interfaces.endpoint import Endpoint
+problems = []
+for source in sys.argv[1:]:
+    try:
+        load_single_subclass_from_source(module_name=Path(source).with_suffix("").as_posix().replace("/", "."),
+                                         script_path=str(Path.cwd() / source), parent_type=Endpoint)
+    except Exception as e:
+        problems.append(f"{source}: {e}")
+print(json.dumps(problems))
+"""
+
+
+def _handler_problems(plugin_dir: Path, sources: list[str]) -> list[str]:
+    """Load every handler with the SDK's own loader, in a fresh interpreter inside the plugin folder."""
+    if not sources:
+        return []
+    run = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, *sources], cwd=plugin_dir, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "INSTALL_METHOD": "local"})
+    try:
+        problems = json.loads(run.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return [f"the handlers could not be loaded: {run.stderr.strip().splitlines()[-1:]}"]
+    return [p.replace("Multiple subclasses", "more than one Endpoint subclass (imported ones count too)")
+            for p in problems]

@@ -1,0 +1,126 @@
+"""Packaging: the daemon's layout, .difyignore honoured, refusals in plain words, signatures."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import httpx
+import pathspec
+import pytest
+
+from devkit import package
+from devkit.harness import ROOT, Runtime
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return package.build(ROOT, tmp_path_factory.mktemp("pkg"))
+
+
+def test_package_holds_the_plugin_and_nothing_difyignore_leaves_out(built):
+    assert built.name == "duck-0.1.0.difypkg"
+    names = zipfile.ZipFile(built).namelist()
+    assert {"manifest.yaml", "main.py", "provider/duck.yaml", "_assets/icon.svg", "PRIVACY.md",
+            "requirements.txt", "endpoints/chat_messages.py", "duck/invoke.py"} <= set(names)
+    ignore = pathspec.GitIgnoreSpec.from_lines((ROOT / ".difyignore").read_text().splitlines())
+    assert not [n for n in names if ignore.match_file(n)]
+    assert not [n for n in names if n.startswith(("tests/", "devkit/", "bench/", ".venv/", ".ci/", ".git/"))]
+
+
+def test_the_same_folder_gives_the_same_bytes(built, tmp_path):
+    assert package.build(ROOT, tmp_path).read_bytes() == built.read_bytes()
+
+
+def test_old_packages_are_never_packed(tmp_path):
+    plugin = copy_of_duck(tmp_path)
+    (plugin / "duck-0.0.9.difypkg").write_bytes(b"old")
+    assert "duck-0.0.9.difypkg" not in package.package_files(plugin)
+
+
+def test_the_runtime_serves_a_built_package(built):
+    running = Runtime(plugin_dir=built)
+    try:
+        assert httpx.get(running.base_url + "/health").json()["name"] == "duck"
+        answer = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers=running.headers,
+                            json={"query": "from the package", "response_mode": "blocking"})
+        assert answer.json()["answer"] == "Hi there! You said: from the package (turn 1)"
+    finally:
+        running.stop()
+
+
+def copy_of_duck(tmp_path):
+    target = tmp_path / "plugin"
+    for name in package.package_files(ROOT):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def replace(path, old, new):
+    path.write_text(path.read_text().replace(old, new))
+
+
+BREAKS = {
+    "manifest missing a field": (lambda p: replace(p / "manifest.yaml", "version: 0.1.0\n", ""),
+                                 "manifest.yaml is not valid: version: Field required"),
+    "manifest not YAML": (lambda p: (p / "manifest.yaml").write_text("name: [unclosed"),
+                          "manifest.yaml cannot be read as YAML"),
+    "icon missing": (lambda p: (p / "_assets" / "icon.svg").unlink(), "the icon _assets/icon.svg is missing"),
+    "privacy file missing": (lambda p: (p / "PRIVACY.md").unlink(), "the privacy policy PRIVACY.md is missing"),
+    "no privacy field": (lambda p: replace(p / "manifest.yaml", "privacy: ./PRIVACY.md\n", ""),
+                         "manifest.yaml names no privacy policy"),
+    "requirements missing": (lambda p: (p / "requirements.txt").unlink(), "requirements.txt is missing"),
+    "entrypoint missing": (lambda p: (p / "main.py").unlink(), "the entrypoint main.py is missing"),
+    "handler missing": (lambda p: (p / "endpoints" / "health.py").unlink(),
+                        "the handler endpoints/health.py is missing"),
+    "endpoint spec missing": (lambda p: (p / "endpoints" / "run.yaml").unlink(), "is not valid"),
+    "endpoint spec invalid": (lambda p: replace(p / "endpoints" / "run.yaml", 'method: "POST"\n', ""),
+                              "provider/duck.yaml is not valid"),
+    "two Endpoint subclasses": (lambda p: (p / "endpoints" / "health.py").write_text(
+        (p / "endpoints" / "health.py").read_text() + "\n\nclass Extra(Endpoint):\n    def _invoke(self, r, v, s):\n"
+        "        return None\n"), "more than one Endpoint subclass"),
+    "no Endpoint subclass": (lambda p: (p / "endpoints" / "health.py").write_text("x = 1\n"),
+                             "endpoints/health.py: "),
+    "left out by .difyignore": (lambda p: (p / ".difyignore").write_text("_assets/\n"),
+                                "(left out by .difyignore)"),
+    "over the size limit": (lambda p: (p / "_assets" / "big.bin").write_bytes(b"\0" * (package.MAX_PACKAGE_BYTES + 1)),
+                            "the daemon accepts at most 52428800"),
+}
+
+
+@pytest.mark.parametrize("name", BREAKS)
+def test_refusals(tmp_path, name):
+    plugin = copy_of_duck(tmp_path)
+    breaker, message = BREAKS[name]
+    breaker(plugin)
+    problems = package.check(plugin)
+    assert any(message in p for p in problems), problems
+    with pytest.raises(package.PackageError, match="cannot package this plugin"):
+        package.build(plugin, tmp_path)
+    run = subprocess.run([sys.executable, "-m", "devkit", "check", str(plugin)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1 and message in run.stderr
+
+
+def test_check_accepts_duck():
+    assert package.check(ROOT) == []
+
+
+def test_sign_and_verify_as_the_daemon_does(built, tmp_path):
+    private = tmp_path / "author.private.pem"
+    public = package.generate_key(private)
+    signed = package.sign(built, private, "community")
+    assert package.verify(signed, public)
+    with zipfile.ZipFile(signed) as archive:
+        assert archive.namelist()[-1] == package.VERIFICATION_FILE
+        assert archive.read(package.VERIFICATION_FILE) == b'{"authorized_category":"community"}'
+    other = package.generate_key(tmp_path / "other.private.pem")
+    assert not package.verify(signed, other)
+    tampered = tmp_path / "tampered.difypkg"
+    with zipfile.ZipFile(signed) as source, zipfile.ZipFile(tampered, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data + b"#" if info.filename == "main.py" else data)
+        target.comment = source.comment
+    assert not package.verify(tampered, public)
