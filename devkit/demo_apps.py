@@ -60,7 +60,7 @@ APPS = {
         DemoApp("demo-agent", "agent-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-chatflow", "advanced-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text")]),
-        DemoApp("demo-completion", "completion", [_text_input("topic", "Topic", True, 200)]),
+        DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
     )
 }
 
@@ -186,7 +186,7 @@ def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
     if app.mode == "workflow":
         return f"Echo: {inputs.get('text', '')}"
     if app.mode == "completion":
-        return f"A short note about {inputs.get('topic', '')}."
+        return f"A short note about {inputs.get('text', '')}."
     name = inputs.get("name") or "there"
     greeting = "Good day" if inputs.get("tone") == "formal" else "Hi"
     return f"{greeting} {name}! You said: {query} (turn {turn})"

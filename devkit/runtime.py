@@ -23,6 +23,9 @@ def build_apps(config: Config):
 def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print):
     """Start the plugin and the HTTP server; returns (plugin, server, apps)."""
     apps = build_apps(config)
+    # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
+    config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
+    config.settings.setdefault("openai_input_variable", "text")
     plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo)
     plugin.start()
     plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest)

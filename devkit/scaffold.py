@@ -191,7 +191,7 @@ def _route_tests(routes: list[str]) -> str:
         "chat": ('"POST", "/apps/demo-chat/chat-messages", {"query": "hi", "response_mode": "blocking"}', "answer"),
         "workflow": ('"POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "hi"}, '
                      '"response_mode": "blocking"}', "data"),
-        "completion": ('"POST", "/apps/demo-completion/completion-messages", {"inputs": {"topic": "hi"}, '
+        "completion": ('"POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "hi"}, '
                        '"response_mode": "blocking"}', "answer"),
         "run": ('"POST", "/apps/demo-chat/run", {"query": "hi", "response_mode": "blocking"}', "answer"),
         "parameters": ('"GET", "/apps/demo-chat/parameters"', "user_input_form"),

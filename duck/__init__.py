@@ -1,7 +1,7 @@
 """Duck's shared helpers: endpoint handlers parse, authorize, invoke and encode with these."""
 
 from duck import invoke
-from duck.auth import authorize, sign
+from duck.auth import allowed_app, authenticate, authorize, sign
 from duck.errors import DuckError
 from duck.handler import handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
@@ -20,6 +20,8 @@ __all__ = [
     "RunRequest",
     "Settings",
     "WorkflowRequest",
+    "allowed_app",
+    "authenticate",
     "authorize",
     "handler",
     "invoke",

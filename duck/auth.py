@@ -22,10 +22,18 @@ _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 def authorize(request: Request, settings: Settings, app_id: str | None = None) -> str | None:
     """Check the caller's credentials, then that app_id may be called; return the app id."""
+    authenticate(request, settings)
+    return None if app_id is None else allowed_app(settings, app_id)
+
+
+def authenticate(request: Request, settings: Settings) -> None:
+    """401 unless the caller holds the key or a valid signature."""
     if not (_key_matches(request, settings) or _signature_matches(request, settings)):
         raise _unauthorized(request, settings)
-    if app_id is None:
-        return None
+
+
+def allowed_app(settings: Settings, app_id: str) -> str:
+    """404 for a malformed app id or one outside the pinned app, without asking Dify."""
     if not _APP_ID.fullmatch(app_id) or (settings.app_id and app_id != settings.app_id):
         raise app_not_found()
     return app_id

@@ -19,28 +19,35 @@ logger = logging.getLogger("duck")
 Handler = Callable[[object, Request, Mapping, Settings], Response]
 
 
-def handler(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:
-    """Wrap `_invoke` so that it gets parsed Settings and can raise DuckError for any 4xx/5xx."""
+def make_handler(render_error: Callable[[DuckError], Response]):
+    """A decorator for `_invoke`: parsed Settings in, any DuckError out as `render_error` draws it."""
 
-    @functools.wraps(fn)
-    def _invoke(self, r: Request, values: Mapping, raw_settings: Mapping) -> Response:
-        started = time.perf_counter()
-        settings = None
-        try:
-            settings = parse_settings(raw_settings)
-            refuse_oversize_body(r, settings)
-            response = fn(self, r, values, settings)
-        except DuckError as e:
-            response = error_response(e)
-        except Exception:
-            logger.exception("unhandled error in %s %s", r.method, r.path)
-            response = error_response(internal_error())
-        if settings is not None:
-            response.headers.update(cors_headers(r, settings))
-        logger.info("%s %s %d %.1fms", r.method, r.path, response.status_code, (time.perf_counter() - started) * 1000)
-        return response
+    def decorator(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:
+        @functools.wraps(fn)
+        def _invoke(self, r: Request, values: Mapping, raw_settings: Mapping) -> Response:
+            started = time.perf_counter()
+            settings = None
+            try:
+                settings = parse_settings(raw_settings)
+                refuse_oversize_body(r, settings)
+                response = fn(self, r, values, settings)
+            except DuckError as e:
+                response = render_error(e)
+            except Exception:
+                logger.exception("unhandled error in %s %s", r.method, r.path)
+                response = render_error(internal_error())
+            if settings is not None:
+                response.headers.update(cors_headers(r, settings))
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            logger.info("%s %s %d %.1fms", r.method, r.path, response.status_code, elapsed_ms)
+            return response
 
-    return _invoke
+        return _invoke
+
+    return decorator
+
+
+handler = make_handler(error_response)  # errors in the Service API's shape
 
 
 def refuse_oversize_body(request: Request, settings: Settings) -> None:

@@ -19,6 +19,9 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     signing_secret: str | None = None
+    openai_models: tuple[str, ...] = ()
+    openai_memory: str = "last_message"
+    openai_input_variable: str | None = None
 
 
 def parse_settings(raw: Mapping | None) -> Settings:
@@ -33,6 +36,9 @@ def parse_settings(raw: Mapping | None) -> Settings:
         cors_allowed_origins=_origins(raw.get("cors_allowed_origins")),
         max_body_bytes=_byte_count(raw.get("max_body_bytes")),
         signing_secret=_text(raw.get("signing_secret")) or None,
+        openai_models=_origins(raw.get("openai_models")),
+        openai_memory="transcript" if _text(raw.get("openai_memory")) == "transcript" else "last_message",
+        openai_input_variable=_text(raw.get("openai_input_variable")) or None,
     )
 
 
@@ -52,6 +58,7 @@ def _app_id(value: object) -> str | None:
 
 
 def _origins(value: object) -> tuple[str, ...]:
+    """A list setting: a YAML list, or text separated by commas or white space; de-duplicated."""
     if isinstance(value, list | tuple):
         items = [_text(v) for v in value]
     else:

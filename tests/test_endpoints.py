@@ -79,7 +79,7 @@ def test_workflow_blocking_and_streaming(call):
 
 def test_completion_route(call):
     reply = call("POST", "/apps/demo-completion/completion-messages",
-                 {"inputs": {"topic": "ducks"}, "response_mode": "blocking"})
+                 {"inputs": {"text": "ducks"}, "response_mode": "blocking"})
     assert json.loads(reply.body)["answer"] == "A short note about ducks."
 
 
@@ -117,10 +117,10 @@ def error(reply):
 
 def test_mode_mismatches_answer_like_the_service_api(call):
     assert error(call("POST", "/apps/demo-workflow/chat-messages", {"query": "x", "inputs": {"text": "t"}})) == (400, "not_chat_app")
-    assert error(call("POST", "/apps/demo-completion/chat-messages", {"query": "x", "inputs": {"topic": "t"}})) == (400, "not_chat_app")
+    assert error(call("POST", "/apps/demo-completion/chat-messages", {"query": "x", "inputs": {"text": "t"}})) == (400, "not_chat_app")
     assert error(call("POST", "/apps/demo-chat/workflows/run", {"inputs": {}})) == (400, "not_workflow_app")
     assert error(call("POST", "/apps/demo-completion/workflows/run",
-                      {"inputs": {"topic": "t"}})) == (400, "not_workflow_app")
+                      {"inputs": {"text": "t"}})) == (400, "not_workflow_app")
     assert error(call("POST", "/apps/demo-chat/completion-messages", {})) == (400, "app_unavailable")
     assert error(call("POST", "/apps/demo-workflow/completion-messages",
                       {"inputs": {"text": "t"}, "response_mode": "blocking"})) == (400, "app_unavailable")

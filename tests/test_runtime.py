@@ -41,7 +41,7 @@ def test_every_route_over_http(runtime):
                                json={"inputs": {"text": "w"}, "response_mode": "blocking"})
         assert workflow.json()["data"]["outputs"]["text"] == "Echo: w"
         completion = client.post("/apps/demo-completion/completion-messages",
-                                 json={"inputs": {"topic": "c"}, "response_mode": "blocking"})
+                                 json={"inputs": {"text": "c"}, "response_mode": "blocking"})
         assert completion.json()["answer"] == "A short note about c."
         assert client.post("/apps/demo-agent/run", json={"query": "a", "response_mode": "blocking"}).json()[
             "mode"] == "agent-chat"

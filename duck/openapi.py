@@ -1,0 +1,128 @@
+"""The OpenAPI 3.1 description of every route, built from the models the handlers validate with."""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+from pydantic import BaseModel
+
+from duck import openai
+from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
+from duck.routes import plugin_identity
+
+ERROR = {"type": "object", "required": ["code", "message", "status"],
+         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "status": {"type": "integer"}}}
+OPENAI_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["message", "type", "code"],
+    "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "param": {"type": ["string", "null"]},
+                   "code": {"type": ["string", "null"]}}}}}
+ANY_OBJECT = {"type": "object"}
+STREAM = {"type": "object", "description": "One Server-Sent Event: `data` holds the app event's JSON; "
+          "keep-alives are `event: ping`", "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}
+NDJSON_STREAM = {"type": "string", "description": "One event JSON object per line"}
+
+# (path, method, summary, request body model, response family). A test keeps this equal to the YAML routes.
+ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
+    ("/apps/{app_id}/chat-messages", "post", "Send a chat message (Chatbot, Agent, Chatflow apps)", ChatRequest, "run"),
+    ("/apps/{app_id}/workflows/run", "post", "Run a workflow app", WorkflowRequest, "run"),
+    ("/apps/{app_id}/completion-messages", "post", "Run a completion app", CompletionRequest, "run"),
+    ("/apps/{app_id}/run", "post", "Run any app; the answer has the app's own shape", RunRequest, "run"),
+    ("/apps/{app_id}/parameters", "get", "The app's input form and features", None, "json"),
+    ("/duck/{app_id}", "get", "A chat answer as streamed plain text (the hello world)", None, "text"),
+    ("/health", "get", "Liveness", None, "public"),
+    ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai.ChatCompletionRequest, "openai"),
+    ("/v1/models", "get", "The apps served as OpenAI models", None, "openai-json"),
+    ("/openapi.json", "get", "This document", None, "public"),
+]
+
+
+def document(server_url: str | None = None) -> dict:
+    """The whole document; `server_url` is the endpoint's public base URL when known."""
+    doc = copy.deepcopy(_document())
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
+@functools.cache
+def _document() -> dict:
+    name, version = plugin_identity()
+    schemas: dict = {"Error": ERROR, "OpenAIError": OPENAI_ERROR}
+    paths: dict = {}
+    for path, method, summary, model, family in ROUTES:
+        operation: dict = {"summary": summary, "operationId": _operation_id(method, path),
+                           "responses": _responses(family)}
+        parameters = _parameters(path, family)
+        if parameters:
+            operation["parameters"] = parameters
+        if family == "public":
+            operation["security"] = []
+        if model is not None:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": name, "version": version,
+                 "description": "Dify apps over HTTP, compatible with Dify's Service API and OpenAI's chat API."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+        "security": [{"bearer": []}, {"apiKey": []}],
+    }
+
+
+def _operation_id(method: str, path: str) -> str:
+    words = path.replace("{", "").replace("}", "").replace(".", "_").replace("-", "_").strip("/").split("/")
+    return method + "_" + "_".join(words)
+
+
+def _parameters(path: str, family: str) -> list[dict]:
+    parameters = [{"name": "app_id", "in": "path", "required": True,
+                   "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}] \
+        if "{app_id}" in path else []
+    if family == "text":
+        parameters.append({"name": "query", "in": "query", "required": True, "schema": {"type": "string"}})
+    return parameters
+
+
+def _errors(schema_name: str, statuses: list[int]) -> dict:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}
+    return {str(status): {"description": _DESCRIPTIONS[status], "content": content} for status in statuses}
+
+
+_DESCRIPTIONS = {400: "Invalid request, or the app's mode does not match the route", 401: "Missing or wrong key",
+                 403: "Origin not allowed", 404: "App, conversation or route not found", 405: "Wrong method",
+                 413: "Body over the limit", 415: "Body is not JSON", 429: "Rate limited by Dify",
+                 500: "Internal error", 502: "The app produced nothing", 503: "Endpoint not configured",
+                 504: "The app did not answer in time"}
+_RUN_ERRORS = [400, 401, 404, 413, 415, 429, 500, 502, 503, 504]
+
+
+def _responses(family: str) -> dict:
+    if family == "run":
+        ok = {"description": "The app's answer: JSON when blocking, a stream when streaming", "content": {
+            "application/json": {"schema": ANY_OBJECT}, "text/event-stream": {"schema": STREAM},
+            "application/x-ndjson": {"schema": NDJSON_STREAM}}}
+        return {"200": ok, **_errors("Error", _RUN_ERRORS)}
+    if family == "json":
+        return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
+                **_errors("Error", [401, 404, 413, 429, 500, 503, 504])}
+    if family == "text":
+        return {"200": {"description": "The answer, streamed", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                **_errors("Error", [400, 401, 404, 413, 429, 500, 502, 503, 504])}
+    if family == "public":
+        return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
+                **_errors("Error", [413, 503])}
+    ok_content = {"application/json": {"schema": ANY_OBJECT}}
+    if family == "openai":
+        ok_content["text/event-stream"] = {"schema": {**STREAM, "description":
+                                                      "chat.completion.chunk frames, then `data: [DONE]`"}}
+    return {"200": {"description": "OK", "content": ok_content},
+            **_errors("OpenAIError", [400, 401, 404, 413, 415, 429, 500, 502, 503, 504] if family == "openai"
+                      else [401, 413, 503])}

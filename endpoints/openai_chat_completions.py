@@ -1,0 +1,15 @@
+from dify_plugin import Endpoint
+
+import duck
+from duck import openai
+
+
+class ChatCompletions(Endpoint):
+    """POST /v1/chat/completions: any Dify app behind the OpenAI chat completions API."""
+
+    @openai.handler
+    def _invoke(self, r, values, settings):
+        duck.authenticate(r, settings)
+        body = duck.parse_body(r, openai.ChatCompletionRequest)
+        app_id = duck.allowed_app(settings, openai.resolve_model(body, settings))
+        return openai.respond(body, openai.run(self.session, app_id, body, settings))

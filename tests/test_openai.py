@@ -1,0 +1,156 @@
+"""OpenAI-compatible chat completions: units, the SDK dispatch path, and the official openai client."""
+
+import json
+
+import openai as openai_sdk
+import pytest
+
+from devkit.harness import Runtime
+from duck import openai
+from duck.errors import DuckError
+from duck.settings import Settings
+from tests.conftest import API_KEY
+
+KEY = Settings(api_key="k")
+
+
+def request(**fields):
+    return openai.ChatCompletionRequest.model_validate({"model": "m", **fields})
+
+
+TURNS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+         {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": [{"type": "text", "text": "More"}]}]
+
+
+def test_prompt_memory_modes():
+    assert openai.prompt(request(messages=TURNS), KEY) == "More"
+    transcript = Settings(api_key="k", openai_memory="transcript")
+    assert openai.prompt(request(messages=TURNS), transcript) == (
+        "system: Be brief.\n\nuser: Hi\n\nassistant: Hello!\n\nuser: More")
+    # A continued Dify conversation already remembers; only the new message goes.
+    assert openai.prompt(request(messages=TURNS, metadata={"conversation_id": "c"}), transcript) == "More"
+    with pytest.raises(DuckError, match="at least one user message"):
+        openai.prompt(request(messages=[{"role": "system", "content": "x"}]), KEY)
+
+
+def test_model_resolution():
+    assert openai.resolve_model(request(messages=TURNS), KEY) == "m"
+    for settings in (Settings(api_key="k", app_id="pinned"), Settings(api_key="k", openai_models=("a", "b"))):
+        with pytest.raises(DuckError) as e:
+            openai.resolve_model(request(messages=TURNS), settings)
+        assert e.value.code == "app_not_found" and "'m'" in e.value.message
+    assert openai.models(Settings(api_key="k", openai_models=("a", "b")))["data"][1]["id"] == "b"
+
+
+def test_error_shape():
+    response = openai.error_response(DuckError(404, "app_not_found", "nope"))
+    assert response.status_code == 404
+    assert json.loads(response.get_data()) == {
+        "error": {"message": "nope", "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+    assert json.loads(openai.error_response(DuckError(401, "unauthorized", "x")).get_data())["error"]["code"] == (
+        "invalid_api_key")
+
+
+def test_workflow_outputs_become_the_answer_when_nothing_streamed():
+    completion = openai.Completion("wf")
+    finished = {"event": "workflow_finished", "workflow_run_id": "r",
+                "data": {"outputs": {"summary": "done"}, "total_tokens": 7}}
+    assert completion.text_of(finished) == "done"
+    assert completion.usage == {"prompt_tokens": 0, "completion_tokens": 7, "total_tokens": 7}
+
+
+def chunks(reply):
+    frames = [f for f in reply.body.split(b"\n\n") if f]
+    assert frames[-1] == b"data: [DONE]"
+    return [json.loads(f[6:]) for f in frames[:-1]]
+
+
+def test_streaming_through_the_sdk_dispatch(call):
+    reply = call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
+                                                 "stream_options": {"include_usage": True},
+                                                 "messages": [{"role": "user", "content": "Hello"}]})
+    assert reply.status == 200 and reply.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    events = chunks(reply)
+    assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events if e["choices"])
+    assert text == "Hi there! You said: Hello (turn 1)"
+    assert events[-2]["choices"][0]["finish_reason"] == "stop"
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["total_tokens"] > 0
+    assert all(e["object"] == "chat.completion.chunk" and e["model"] == "demo-chat" for e in events)
+
+
+def test_errors_are_openai_shaped(call):
+    bad = call("POST", "/v1/chat/completions", {"model": "demo-chat", "messages": []})
+    assert bad.status == 400 and json.loads(bad.body)["error"]["type"] == "invalid_request_error"
+    missing = call("POST", "/v1/chat/completions", {"model": "ghost", "messages": [{"role": "user", "content": "x"}]})
+    assert missing.status == 404 and json.loads(missing.body)["error"]["code"] == "model_not_found"
+    unauthorized = call("GET", "/v1/models", headers={"Authorization": "Bearer nope"})
+    assert unauthorized.status == 401 and json.loads(unauthorized.body)["error"]["code"] == "invalid_api_key"
+    mid_stream = call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
+                                                      "messages": [{"role": "user", "content": "/fail during"}]})
+    assert chunks(mid_stream)[-1]["error"]["code"] == "completion_request_error"
+
+
+def test_pinned_endpoint_refuses_other_models(call):
+    settings = {"api_key": API_KEY, "app": {"app_id": "demo-chat"}}
+    reply = call("POST", "/v1/chat/completions", {"model": "demo-agent", "messages": [{"role": "user", "content": "x"}]},
+                 settings=settings)
+    assert reply.status == 404 and json.loads(reply.body)["error"]["code"] == "model_not_found"
+    assert json.loads(call("GET", "/v1/models", settings=settings).body)["data"][0]["id"] == "demo-chat"
+
+
+@pytest.fixture(scope="module")
+def client(runtime):
+    return openai_sdk.OpenAI(base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=0, timeout=30)
+
+
+def test_official_client_streams(client):
+    stream = client.chat.completions.create(model="demo-chat", stream=True, stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": "Stream please"}])
+    parts, usage = [], None
+    for chunk in stream:
+        if chunk.choices:
+            parts.append(chunk.choices[0].delta.content or "")
+        if chunk.usage:
+            usage = chunk.usage
+    assert "".join(parts) == "Hi there! You said: Stream please (turn 1)"
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_official_client_blocking_and_conversation(client):
+    first = client.chat.completions.create(model="demo-chat", messages=[{"role": "user", "content": "One"}])
+    assert first.model == "demo-chat" and first.choices[0].message.content.endswith("One (turn 1)")
+    assert first.usage.total_tokens > 0
+    conversation_id = first.model_extra["conversation_id"]
+    second = client.chat.completions.create(model="demo-chat", messages=[{"role": "user", "content": "Two"}],
+                                            metadata={"conversation_id": conversation_id})
+    assert second.choices[0].message.content.endswith("Two (turn 2)")
+
+
+def test_official_client_models_agents_and_workflows(client):
+    assert [m.id for m in client.models.list()] == [
+        "demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion"]
+    agent = client.chat.completions.create(model="demo-agent", messages=[{"role": "user", "content": "a"}])
+    assert agent.choices[0].message.content.startswith("Hi there!")
+    workflow = client.chat.completions.create(model="demo-workflow", messages=[{"role": "user", "content": "w"}])
+    assert workflow.choices[0].message.content == "Echo: w"
+    completion = client.chat.completions.create(model="demo-completion", messages=[{"role": "user", "content": "c"}])
+    assert completion.choices[0].message.content == "A short note about c."
+
+
+def test_official_client_errors(client):
+    with pytest.raises(openai_sdk.NotFoundError):
+        client.chat.completions.create(model="ghost", messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai_sdk.AuthenticationError):
+        openai_sdk.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0).models.list()
+
+
+def test_pinned_runtime_lists_one_model():
+    running = Runtime("app=demo-chat")
+    try:
+        pinned = openai_sdk.OpenAI(base_url=running.base_url + "/v1", api_key=running.api_key, max_retries=0)
+        assert [m.id for m in pinned.models.list()] == ["demo-chat"]
+        with pytest.raises(openai_sdk.NotFoundError):
+            pinned.chat.completions.create(model="demo-agent", messages=[{"role": "user", "content": "x"}])
+    finally:
+        running.stop()

@@ -1,0 +1,67 @@
+"""The OpenAPI document: valid, equal to the declared routes, and true of the running endpoint."""
+
+import hashlib
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from duck import openapi, routes
+
+DEMO_APPS = ["demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion"]
+
+
+def test_document_is_valid_openapi_3_1():
+    document = openapi.document("http://127.0.0.1/e/x")
+    validate(document)
+    assert document["openapi"] == "3.1.0" and document["info"]["title"] == "duck"
+
+
+def test_document_describes_exactly_the_declared_routes():
+    declared = {(rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+                for rule in routes.declared_routes().iter_rules() for method in rule.methods if method != "HEAD"}
+    documented = {(path, method) for path, operations in openapi.document()["paths"].items() for method in operations}
+    assert documented == declared
+
+
+def test_request_schemas_are_the_handlers_models():
+    schemas = openapi.document()["components"]["schemas"]
+    assert schemas["ChatRequest"]["required"] == ["query"]
+    assert "streaming" in str(schemas["ChatRequest"]["properties"]["response_mode"])
+
+
+def test_served_document_points_at_the_endpoint(runtime):
+    served = httpx.get(runtime.base_url + "/openapi.json").json()
+    assert served["servers"] == [{"url": runtime.base_url}]
+    validate(served)
+
+
+def test_no_5xx_and_no_response_contradicts_the_document(runtime):
+    """A bounded schemathesis run (25 generated requests per operation) against the local runtime."""
+    operations = [result.ok() for result in
+                  schemathesis.openapi.from_url(runtime.base_url + "/openapi.json").get_all_operations()]
+    # schemathesis leaves out the operation that serves the document itself.
+    expected = {f"{method.upper()} {path}" for path, method, *_ in openapi.ROUTES} - {"GET /openapi.json"}
+    assert {operation.label for operation in operations} == expected
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def check(case):
+            if "app_id" in (case.path_parameters or {}):
+                # Real demo apps for most cases, so that generated bodies reach an app instead of a 404.
+                digest = hashlib.sha256(repr(case.body).encode()).digest()[0]
+                if digest % 5:
+                    case.path_parameters["app_id"] = DEMO_APPS[digest % len(DEMO_APPS)]
+            response = case.call(headers=runtime.headers, timeout=30)
+            case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+                                                     content_type_conformance, response_schema_conformance])
+
+        check()
