@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import gevent
 
 from devkit.errors import InvocationError, dify_http_error
+from devkit.files import FileStore
 
 CHAT_MODES = ("chat", "agent-chat", "advanced-chat")
 USAGE = {
@@ -39,6 +40,12 @@ def _select(variable: str, label: str, options: list[str]) -> dict:
                        "options": options, "default": ""}}
 
 
+def _file(variable: str, label: str) -> dict:
+    return {"file": {"type": "file", "variable": variable, "label": label, "required": False,
+                     "allowed_file_types": ["document", "image"], "allowed_file_upload_methods":
+                     ["local_file", "remote_url", "tool_file"]}}
+
+
 def _paragraph(variable: str, label: str) -> dict:
     return {"paragraph": {"type": "paragraph", "variable": variable, "label": label, "required": True,
                           "max_length": 100000, "default": "", "options": []}}
@@ -56,10 +63,11 @@ APPS = {
     app.app_id: app
     for app in (
         DemoApp("demo-chat", "chat", [_text_input("name", "Your name", False, 48),
-                                      _select("tone", "Tone", ["friendly", "formal"])], "Hello! Ask me anything."),
+                                      _select("tone", "Tone", ["friendly", "formal"]),
+                                      _file("attachment", "Attachment")], "Hello! Ask me anything."),
         DemoApp("demo-agent", "agent-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-chatflow", "advanced-chat", [_text_input("name", "Your name", False, 48)]),
-        DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text")]),
+        DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text"), _file("attachment", "Attachment")]),
         DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
     )
 }
@@ -70,6 +78,7 @@ class DemoApps:
     """The demo backend: app calls, parameters and the conversations they started."""
 
     token_delay: float = 0.0
+    files: FileStore = field(default_factory=FileStore)
     conversations: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (app_id, turns)
 
     def app_ids(self) -> list[str]:
@@ -107,12 +116,14 @@ class DemoApps:
             raise dify_http_error(400, "invalid_param", "missing query")
         if app.mode == "agent-chat" and not streaming:
             raise dify_http_error(400, "invalid_param", "Agent Chat App does not support blocking mode")
-        command_text = query if app.mode in CHAT_MODES else str(next(iter(inputs.values()), ""))
+        command_text = query if app.mode in CHAT_MODES else str(inputs.get("text", ""))
         command = _Command.parse(command_text)
         if command.name == "fail" and command.arg == "before":
             raise dify_http_error(500, "unknown", "Internal Server Error")
         conversation_id, turn = self._conversation(app, request) if app.mode in CHAT_MODES else ("", 0)
         answer = _answer(app, query, inputs, turn)
+        if inputs.get("attachment"):
+            answer += f" [{self.files.describe(inputs['attachment'])}]"
         events = _Run(app, conversation_id, query, inputs, command, answer, self.token_delay).events()
         if streaming:
             return events
@@ -149,6 +160,11 @@ def _validate_inputs(app: DemoApp, inputs: object) -> dict:
             if spec.get("required"):
                 raise dify_http_error(400, "invalid_param", f"{name} is required in input form")
             cleaned[name] = spec.get("default", "")
+            continue
+        if kind in ("file", "file-list"):
+            if not isinstance(value, dict if kind == "file" else list):
+                raise dify_http_error(400, "invalid_param", f"{name} in input form must be a file")
+            cleaned[name] = value
             continue
         if not isinstance(value, str):
             raise dify_http_error(400, "invalid_param",

@@ -8,29 +8,32 @@ from pathlib import Path
 from devkit.config import Config
 from devkit.demo_apps import DemoApps
 from devkit.dify_apps import DifyApps
+from devkit.files import FileStore
 from devkit.host import Host
 from devkit.plugin_process import PluginProcess
 from devkit.server import Relay, serve
 from devkit.storage import Storage
 
 
-def build_apps(config: Config):
+def build_apps(config: Config, files: FileStore):
     if config.dify_base_url:
         return DifyApps(config.dify_base_url, config.dify_app_keys)
-    return DemoApps(token_delay=config.token_delay_ms / 1000)
+    return DemoApps(token_delay=config.token_delay_ms / 1000, files=files)
 
 
 def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print):
     """Start the plugin and the HTTP server; returns (plugin, server, apps)."""
-    apps = build_apps(config)
+    files = FileStore()
+    apps = build_apps(config, files)
     # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
     config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
     config.settings.setdefault("openai_input_variable", "text")
     plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo)
     plugin.start()
-    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest)
-    relay = Relay(plugin, config.hook_id, config.settings, echo=echo)
+    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files)
+    relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo)
     server = serve(relay, port)
+    files.base_url = f"http://127.0.0.1:{server.server_port}"
     return plugin, server, apps
 
 

@@ -13,6 +13,7 @@ import gevent
 from gevent.queue import Empty
 
 from devkit import protocol
+from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
 
 log = logging.getLogger("devkit")
@@ -28,6 +29,7 @@ class Relay:
     plugin: PluginProcess
     hook_id: str
     settings: dict
+    files: FileStore | None = None  # answers the signed upload URLs handed to the plugin
     endpoint_id: str = "local-endpoint"
     first_chunk_timeout: float = 300.0  # the daemon has none; an emulator must never hang
     total_timeout: float = 600.0  # PLUGIN_MAX_EXECUTION_TIMEOUT
@@ -37,6 +39,9 @@ class Relay:
         started = time.perf_counter()
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         prefix = f"/e/{self.hook_id}"
+        if self.files is not None and path.startswith(UPLOAD_PREFIX):
+            status, body = self.files.receive(environ)
+            return _json(start_response, status, body)
         if not (path == prefix or path.startswith(prefix + "/")):
             return _json(start_response, 404, {"code": "not_found", "message": "endpoint not found"})
         if method not in ROUTED_METHODS:

@@ -11,6 +11,7 @@ from werkzeug import Request, Response
 
 from duck.cors import cors_headers
 from duck.errors import DuckError, internal_error
+from duck.files import MULTIPART_OVERHEAD
 from duck.responses import error_response
 from duck.settings import Settings, parse_settings
 
@@ -19,7 +20,8 @@ logger = logging.getLogger("duck")
 Handler = Callable[[object, Request, Mapping, Settings], Response]
 
 
-def make_handler(render_error: Callable[[DuckError], Response]):
+def make_handler(render_error: Callable[[DuckError], Response],
+                 body_limit: Callable[[Settings], int] = lambda settings: settings.max_body_bytes):
     """A decorator for `_invoke`: parsed Settings in, any DuckError out as `render_error` draws it."""
 
     def decorator(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:
@@ -29,7 +31,7 @@ def make_handler(render_error: Callable[[DuckError], Response]):
             settings = None
             try:
                 settings = parse_settings(raw_settings)
-                refuse_oversize_body(r, settings)
+                refuse_oversize_body(r, body_limit(settings))
                 response = fn(self, r, values, settings)
             except DuckError as e:
                 response = render_error(e)
@@ -48,9 +50,10 @@ def make_handler(render_error: Callable[[DuckError], Response]):
 
 
 handler = make_handler(error_response)  # errors in the Service API's shape
+upload_handler = make_handler(error_response, lambda settings: settings.max_upload_bytes + MULTIPART_OVERHEAD)
 
 
-def refuse_oversize_body(request: Request, settings: Settings) -> None:
+def refuse_oversize_body(request: Request, limit: int) -> None:
     """413 before anything reads the body (the daemon always sends an exact Content-Length)."""
-    if (request.content_length or 0) > settings.max_body_bytes:
-        raise DuckError(413, "request_entity_too_large", f"The request body exceeds {settings.max_body_bytes} bytes.")
+    if (request.content_length or 0) > limit:
+        raise DuckError(413, "request_entity_too_large", f"The request body exceeds {limit} bytes.")

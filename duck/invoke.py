@@ -7,14 +7,13 @@ Status and headers are fixed once a handler returns, so every call here pulls th
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from duck import conversations
-from duck.errors import MODE_MISMATCH, DuckError, app_not_found, conversation_not_found, internal_error
+from duck import conversations, files
+from duck.dify_errors import dify_error, from_error_event
+from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
 logger = logging.getLogger("duck")
@@ -32,14 +31,12 @@ class Stream:
 
 Result = dict | Stream  # a blocking answer, or a stream
 
-_DIFY_ERROR = re.compile(r"status code: (\d{3}) and respond with: (\{.*\})\s*$", re.S)
 _AGENT_BLOCKING = "does not support blocking mode"
-_TIMEOUT = "invocation exited without response"
-_PERMISSION = "permission denied"
 
 
 def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | None = "chat") -> Result:
     """Chat apps; with a `user`, conversations are kept private to the user who started them."""
+    body = _with_files(session, app_id, body)
     if body.conversation_id:
         conversations.check_owner(session.storage, app_id, body.conversation_id, body.user)
 
@@ -54,11 +51,13 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
 
 
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
+    body = _with_files(session, app_id, body)
     return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
                 body.response_mode, expect="workflow")
 
 
 def completion(session, app_id: str, body: CompletionRequest) -> Result:
+    body = _with_files(session, app_id, body)
     return _run(lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
                 body.response_mode, expect="completion")
 
@@ -66,9 +65,18 @@ def completion(session, app_id: str, body: CompletionRequest) -> Result:
 def run(session, app_id: str, body: RunRequest) -> Result:
     """Run any app: Dify dispatches by the app's stored mode, so no mode check applies."""
     if body.query is None:
+        body = _with_files(session, app_id, body)
         return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
                     body.response_mode, expect=None)
     return chat(session, app_id, body, expect=None)
+
+
+def _with_files(session, app_id: str, body):
+    """The body with file inputs checked and `files` mapped onto the app's file input."""
+    inputs = files.prepare_inputs(session, app_id, body.inputs, body.files)
+    if inputs is body.inputs and not body.files:
+        return body
+    return body.model_copy(update={"inputs": inputs, "files": None})
 
 
 def parameters(session, app_id: str) -> dict:
@@ -87,46 +95,6 @@ def app_kind(event: dict) -> str | None:
     if "message_id" in event:
         return "completion"
     return None
-
-
-def dify_error(error: Exception, expect: str | None) -> DuckError:
-    """Translate an exception raised by an invoker into the error a Service API caller expects."""
-    text = str(error)
-    match = _DIFY_ERROR.search(text)
-    if match:
-        status, code, message = _embedded_error(match)
-    else:
-        status, code, message = 500, "internal_server_error", text
-    if message in ("app not found", "unexpected app type"):
-        return app_not_found()
-    if message == "missing query" and expect in MODE_MISMATCH:
-        return MODE_MISMATCH[expect]
-    if message == "Conversation Not Exists.":
-        return conversation_not_found()
-    if match and 400 <= status < 500:
-        return DuckError(status, code, message)
-    if _TIMEOUT in text:
-        return DuckError(504, "gateway_timeout", "The app did not answer in time.")
-    if _PERMISSION in text:
-        logger.error("app invocation refused by Dify: %s", text)
-        return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
-    logger.error("app invocation failed: %s", text)
-    return internal_error()
-
-
-def error_event(error: DuckError) -> dict:
-    return {"event": "error", **error.to_dict()}
-
-
-def _embedded_error(match: re.Match) -> tuple[int, str, str]:
-    status = int(match.group(1))
-    try:
-        body = json.loads(match.group(2))
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    return status, str(body.get("code") or "unknown"), str(body.get("message") or "")
 
 
 def _run(call: Callable[[str], object], response_mode: str, expect: str | None) -> Result:
@@ -164,7 +132,7 @@ def _streaming(call: Callable[[], object], expect: str | None) -> Stream:
     if first is None:
         raise DuckError(502, "bad_gateway", "The app ended without producing any event.")
     if first.get("event") == "error":
-        raise DuckError(_status(first), str(first.get("code") or "unknown"), str(first.get("message") or ""))
+        raise from_error_event(first)
     _check_kind(first, expect)
     return Stream(first, events)
 
@@ -175,11 +143,6 @@ def _check_kind(event: dict, expect: str | None) -> None:
         raise MODE_MISMATCH[expect]
 
 
-def _status(event: dict) -> int:
-    status = event.get("status")
-    return status if isinstance(status, int) and 400 <= status <= 599 else 500
-
-
 def aggregate(events: Iterator[dict]) -> dict:
     """Fold a chat stream into the Service API's blocking answer (for apps that only stream)."""
     answer: list[str] = []
@@ -187,7 +150,7 @@ def aggregate(events: Iterator[dict]) -> dict:
     for event in events:
         kind = event.get("event")
         if kind == "error":
-            raise DuckError(_status(event), str(event.get("code") or "unknown"), str(event.get("message") or ""))
+            raise from_error_event(event)
         for key in ("task_id", "message_id", "conversation_id", "created_at"):
             if key in event:
                 result[key] = event[key]

@@ -21,7 +21,7 @@ class _Body(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     response_mode: Literal["streaming", "blocking"] = "streaming"
     user: Annotated[Text, Field(max_length=255)] | None = None
-    # Dify cannot receive `files` through a plugin; accepting and dropping them would lose data.
+    # Dify cannot receive `files` through a plugin; duck.files maps them onto a file input, or refuses.
     files: list[Any] | None = None
 
 
@@ -58,11 +58,6 @@ def validate[M: BaseModel](model: type[M], data: object) -> M:
         body = model.model_validate(data)
     except ValidationError as e:
         raise invalid_param(_describe(e)) from None
-    if getattr(body, "files", None):
-        raise invalid_param(
-            "files cannot be passed through a Dify plugin endpoint; "
-            "give the file as the value of a file-typed variable in inputs instead."
-        )
     return body
 
 

@@ -12,7 +12,7 @@ from werkzeug import Response
 from duck import encoders, invoke
 from duck.errors import DuckError
 from duck.handler import make_handler
-from duck.invoke import dify_error
+from duck.dify_errors import dify_error, from_error_event
 from duck.models import ChatRequest, Text
 from duck.responses import json_response
 from duck.settings import Settings
@@ -125,7 +125,7 @@ class Completion:
         if event.get("message_id"):
             self.id = f"chatcmpl-{event['message_id']}"
         if kind == "error":
-            raise DuckError(_status(event), str(event.get("code") or "unknown"), str(event.get("message") or ""))
+            raise from_error_event(event)
         if kind in ("message", "agent_message"):
             self.streamed_text = True
             return str(event.get("answer") or "")
@@ -213,11 +213,6 @@ def stream(events: Iterator[dict], model: str, include_usage: bool) -> Iterator[
 
 def _frame(data: dict) -> bytes:
     return encoders.SSE.encode(data)
-
-
-def _status(event: dict) -> int:
-    status = event.get("status")
-    return status if isinstance(status, int) and 400 <= status <= 599 else 500
 
 
 def _usage(usage: dict) -> dict:

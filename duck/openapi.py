@@ -29,6 +29,7 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/apps/{app_id}/completion-messages", "post", "Run a completion app", CompletionRequest, "run"),
     ("/apps/{app_id}/run", "post", "Run any app; the answer has the app's own shape", RunRequest, "run"),
     ("/apps/{app_id}/parameters", "get", "The app's input form and features", None, "json"),
+    ("/apps/{app_id}/files/upload", "post", "Upload a file (multipart, part `file`) for a file input", None, "upload"),
     ("/duck/{app_id}", "get", "A chat answer as streamed plain text (the hello world)", None, "text"),
     ("/health", "get", "Liveness", None, "public"),
     ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai.ChatCompletionRequest, "openai"),
@@ -58,6 +59,10 @@ def _document() -> dict:
             operation["parameters"] = parameters
         if family == "public":
             operation["security"] = []
+        if family == "upload":
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}}}}
         if model is not None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
@@ -110,6 +115,9 @@ def _responses(family: str) -> dict:
             "application/json": {"schema": ANY_OBJECT}, "text/event-stream": {"schema": STREAM},
             "application/x-ndjson": {"schema": NDJSON_STREAM}}}
         return {"200": ok, **_errors("Error", _RUN_ERRORS)}
+    if family == "upload":
+        return {"201": {"description": "The stored file; `value` goes into inputs", "content": {
+            "application/json": {"schema": ANY_OBJECT}}}, **_errors("Error", [400, 401, 404, 413, 415, 500, 503])}
     if family == "json":
         return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
                 **_errors("Error", [401, 404, 413, 429, 500, 503, 504])}

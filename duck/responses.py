@@ -10,7 +10,8 @@ from werkzeug import Request, Response
 
 from duck import encoders
 from duck.errors import DuckError
-from duck.invoke import Result, dify_error, error_event
+from duck.dify_errors import dify_error, error_event
+from duck.invoke import Result
 
 logger = logging.getLogger("duck")
 

@@ -10,6 +10,8 @@ from duck.errors import DuckError
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # The daemon silently truncates bodies at 10 MiB, so a larger limit could never be honoured.
 MAX_BODY_BYTES_CEILING = 10 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_BYTES_CEILING = MAX_BODY_BYTES_CEILING - 64 * 1024  # room for the multipart framing
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Settings:
     app_id: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     signing_secret: str | None = None
     openai_models: tuple[str, ...] = ()
     openai_memory: str = "last_message"
@@ -34,7 +37,8 @@ def parse_settings(raw: Mapping | None) -> Settings:
         api_key=api_key,
         app_id=_app_id(raw.get("app")),
         cors_allowed_origins=_origins(raw.get("cors_allowed_origins")),
-        max_body_bytes=_byte_count(raw.get("max_body_bytes")),
+        max_body_bytes=_byte_count(raw.get("max_body_bytes"), DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING),
+        max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES_CEILING),
         signing_secret=_text(raw.get("signing_secret")) or None,
         openai_models=_origins(raw.get("openai_models")),
         openai_memory="transcript" if _text(raw.get("openai_memory")) == "transcript" else "last_message",
@@ -66,12 +70,10 @@ def _origins(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o.rstrip("/") for o in items if o))
 
 
-def _byte_count(value: object) -> int:
+def _byte_count(value: object, default: int, ceiling: int) -> int:
     text = _text(value).replace("_", "")
     try:
-        number = int(float(text)) if text else DEFAULT_MAX_BODY_BYTES
-    except ValueError:
-        number = DEFAULT_MAX_BODY_BYTES
-    if number <= 0:
-        return DEFAULT_MAX_BODY_BYTES
-    return min(number, MAX_BODY_BYTES_CEILING)
+        number = int(float(text)) if text else default
+    except (ValueError, OverflowError):
+        number = default
+    return min(number, ceiling) if number > 0 else default

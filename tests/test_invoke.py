@@ -1,6 +1,6 @@
 import pytest
 
-from duck import invoke
+from duck import dify_errors, invoke
 from duck.errors import DuckError
 
 
@@ -26,13 +26,13 @@ def embedded(status, code, message):
     (Exception("something secret went wrong"), None, (500, "internal_server_error")),
 ])
 def test_dify_failures_become_service_api_errors(error, expect, answer):
-    translated = invoke.dify_error(error, expect)
+    translated = dify_errors.dify_error(error, expect)
     assert (translated.status, translated.code) == answer
     assert "secret" not in translated.message
 
 
 def test_input_validation_message_reaches_the_caller():
-    assert invoke.dify_error(embedded(400, "invalid_param", "n in input form must be a valid number"),
+    assert dify_errors.dify_error(embedded(400, "invalid_param", "n in input form must be a valid number"),
                              "chat").message == "n in input form must be a valid number"
 
 

@@ -43,9 +43,7 @@ def test_unknown_fields_are_ignored_and_json_types_are_accepted():
     (b'{"query": "a", "inputs": []}', "inputs: Input should be a valid dictionary."),
     (b'{"query": "a", "response_mode": "fast"}', "response_mode: Input should be 'streaming' or 'blocking'."),
     (b'{"query": "a", "user": 5}', "user: Input should be a valid string."),
-    (b'{"query": "a", "files": [{"type": "image"}]}',
-     "files cannot be passed through a Dify plugin endpoint; give the file as the value of a file-typed "
-     "variable in inputs instead."),
+    (b'{"query": "a", "files": "x"}', "files: Input should be a valid list."),
 ])
 def test_refusals_name_the_problem(body, message):
     assert refusal(body) == (400, "invalid_param", message)
