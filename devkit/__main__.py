@@ -84,14 +84,14 @@ def run_serve(args) -> int:
         return _fail(str(e), 2)
     if args.token_delay_ms is not None:
         config.token_delay_ms = args.token_delay_ms
+    stop = gevent.event.Event()  # Ctrl-C or SIGTERM, even during start-up: a clean stop, no orphan plugin
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(sig, stop.set)
     try:
         plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo)
     except (PluginDied, OSError) as e:
         return _fail(str(e))
     _echo(runtime.banner(server, config, apps))
-    stop = gevent.event.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        gevent.signal_handler(sig, stop.set)
     stop.wait()
     server.stop(timeout=1)
     plugin.stop()

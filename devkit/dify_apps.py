@@ -58,7 +58,7 @@ class DifyApps:
             if response.status_code != 200:
                 raise _failure(response.status_code, response.read().decode(errors="replace"))
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
-                yield response.json()
+                yield json.loads(response.read())
                 return
             for line in response.iter_lines():
                 # Dify's inner API drops pings before they reach a plugin; so does this.

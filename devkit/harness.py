@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -16,9 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
 
 
 class Runtime:
-    def __init__(self, *settings: str, plugin_dir: Path = ROOT, env: dict | None = None, delay_ms: float = 0):
+    def __init__(self, *settings: str, plugin_dir: Path = ROOT, env: dict | None = None, delay_ms: float = 0,
+                 config: Path | None = None):
         args = [sys.executable, "-m", "devkit", "serve", str(plugin_dir), "--port", "0",
-                "--token-delay-ms", str(delay_ms)]
+                "--token-delay-ms", str(delay_ms)] + (["--config", str(config)] if config else [])
         for setting in settings:
             args += ["--setting", setting]
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -59,9 +61,9 @@ class Runtime:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:

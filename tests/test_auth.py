@@ -69,3 +69,17 @@ def test_signature_mode():
         authorize(request(good, body + b" "), SETTINGS)
     with pytest.raises(DuckError):  # signatures count only when a secret is configured
         authorize(request(good, body), Settings(api_key="k"))
+
+
+def test_key_comparison_is_constant_time(monkeypatch):
+    import duck.auth
+
+    calls = []
+
+    def spy(a, b):
+        calls.append((a, b))
+        return a == b
+
+    monkeypatch.setattr(duck.auth.hmac, "compare_digest", spy)
+    authorize(request({"Authorization": "Bearer secret-key"}), SETTINGS, "app-1")
+    assert calls == [(b"secret-key", b"secret-key")]

@@ -196,3 +196,11 @@ def test_unconfigured_endpoint_says_so(call):
 def test_sdk_plain_text_never_reaches_callers_for_a_trailing_slash(plugin):
     reply = plugin.dispatch(raw_request("GET", "/health/"), {"api_key": API_KEY})
     assert reply.headers["Content-Type"] == "application/json" and reply.status == 404
+
+
+def test_oversize_bodies_are_refused_before_they_are_parsed(plugin):
+    garbage = b"\xff not json at all " * 70_000  # would be a 400 if anything parsed it
+    reply = plugin.dispatch(raw_request("POST", "/apps/demo-chat/chat-messages", garbage,
+                                        {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}),
+                            {"api_key": API_KEY})
+    assert reply.status == 413 and json.loads(reply.body)["code"] == "request_entity_too_large"

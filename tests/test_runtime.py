@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -139,10 +140,11 @@ def test_plugin_crash_answers_502_then_restarts(runtime):
     assert runtime.plugin_process().pid != victim.pid
 
 
-def test_shutdown_leaves_no_process_behind():
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_shutdown_leaves_no_process_behind(sig):
     running = Runtime()
     plugin = running.plugin_process()
-    running.stop()
-    assert running.proc.returncode == 0
+    running.stop(sig)
+    assert running.proc.returncode == 0 and "stopped" in running.output()
     psutil.wait_procs([plugin], timeout=5)
     assert not plugin.is_running()

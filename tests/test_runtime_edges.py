@@ -54,6 +54,12 @@ def test_print_to_stdout_is_reported_not_fatal(bare):
     assert "non-protocol line to stdout" in bare.output()
 
 
+def test_bodies_over_10_mib_are_truncated_like_the_daemon_but_loudly(bare):
+    response = httpx.request("GET", bare.base_url + "/hello/big", content=b"x" * (10 * 1024 * 1024 + 5), timeout=60)
+    assert response.status_code == 200
+    assert "request body over 10 MiB" in bare.output()
+
+
 def test_sdk_plain_text_404_passes_through_for_a_plugin_without_fallback(bare):
     response = httpx.get(bare.base_url + "/nothing-here")
     assert response.status_code == 404 and "Failed to dispatch endpoint request" in response.text
