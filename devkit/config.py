@@ -7,29 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONFIG_FILE = "devkit.toml"
-EXAMPLE = """\
-# devkit.toml: settings for `python -m devkit serve` (all optional)
-[endpoint]
-hook_id = "duck-local"
-# Values the endpoint's settings form would hold in Dify:
-[endpoint.settings]
-api_key = "change-me"
-# app = { app_id = "demo-chat" }
-# cors_allowed_origins = "http://localhost:5173"
-
-[demo]
-token_delay_ms = 30          # pause before each demo token, so streaming is visible
-
-# To call a real Dify instead of the demo apps:
-# [dify]
-# base_url = "https://api.dify.ai/v1"
-# [dify.apps]
-# "<app id>" = "app-<that app's Service API key>"
-
-# [storage]
-# path = "devkit-storage.json"   # default: in memory
-"""
+CONFIG_FILE = "devkit.toml"  # its keys are shown in the README, section "Against a real Dify"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gevent
 import orjson
+import yaml
 from gevent.lock import Semaphore
 from gevent.queue import Queue
 
@@ -72,8 +73,6 @@ class PluginProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def _entrypoint(self) -> str:
-        import yaml
-
         self.manifest = yaml.safe_load((self.plugin_dir / "manifest.yaml").read_text()) or {}
         return str(((self.manifest.get("meta") or {}).get("runner") or {}).get("entrypoint") or "main")
 

@@ -8,8 +8,10 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import gevent
+from gevent.pywsgi import WSGIServer
 from gevent.queue import Empty
 
 from devkit import protocol
@@ -153,8 +155,6 @@ def _json(start_response, status: int, body: dict) -> list[bytes]:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -163,8 +163,6 @@ def _reason(status: int) -> str:
 
 def serve(relay: Relay, port: int):
     """Start a gevent WSGI server on loopback; returns it (call .stop() to end)."""
-    from gevent.pywsgi import WSGIServer
-
     server = WSGIServer(("127.0.0.1", port), relay, log=None, error_log=log)
     server.start()
     gevent.sleep(0)

@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from werkzeug import Request
 
-from duck.errors import DuckError, invalid_param
 from duck.dify_errors import dify_error
+from duck.errors import DuckError, invalid_param
 
 FILE_TYPES = ("file", "file-list")
 HOW_TO_SEND_FILES = ("give the file as the value of the app's file input in inputs "

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
 from duck import encoders, invoke
+from duck.dify_errors import dify_error, from_error_event
 from duck.errors import DuckError
 from duck.handler import make_handler
-from duck.dify_errors import dify_error, from_error_event
 from duck.models import ChatRequest, Text
 from duck.responses import json_response
 from duck.settings import Settings

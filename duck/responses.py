@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import orjson
 from werkzeug import Request, Response
 
 from duck import encoders
-from duck.errors import DuckError
 from duck.dify_errors import dify_error, error_event
+from duck.errors import DuckError
 from duck.invoke import Result
-
-logger = logging.getLogger("duck")
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

@@ -7,7 +7,7 @@ import pytest
 from gevent.pywsgi import WSGIServer
 from werkzeug import Request, Response
 
-from devkit.harness import ROOT, Runtime
+from devkit.harness import Runtime
 
 APP_KEYS = {"chat-app": "app-chat-key", "flow-app": "app-flow-key"}
 MODES = {"app-chat-key": "chat", "app-flow-key": "workflow"}
