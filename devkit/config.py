@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CONFIG_FILE = "devkit.toml"  # its keys are shown in the README, section "Against a real Dify"
+CONFIG_FILE = "devkit.toml"  # its keys are listed in the README (the dev kit's Configuration)
 
 
 @dataclass
