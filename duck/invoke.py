@@ -7,7 +7,6 @@ Status and headers are fixed once a handler returns, so every call here pulls th
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from duck.dify_errors import dify_error, from_error_event
 from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
-logger = logging.getLogger("duck")
 
 @dataclass(frozen=True)
 class Stream:
@@ -131,10 +129,20 @@ def _streaming(call: Callable[[], object], expect: str | None) -> Stream:
         raise dify_error(e, expect) from None
     if first is None:
         raise DuckError(502, "bad_gateway", "The app ended without producing any event.")
-    if first.get("event") == "error":
-        raise from_error_event(first)
-    _check_kind(first, expect)
+    try:
+        if first.get("event") == "error":
+            raise from_error_event(first)
+        _check_kind(first, expect)
+    except DuckError:
+        _close(events)  # stop listening for the rest of a stream nobody will read
+        raise
     return Stream(first, events)
+
+
+def _close(events: Iterator[dict]) -> None:
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
 
 
 def _check_kind(event: dict, expect: str | None) -> None:
