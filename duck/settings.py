@@ -36,11 +36,11 @@ def parse_settings(raw: Mapping | None) -> Settings:
     return Settings(
         api_key=api_key,
         app_id=_app_id(raw.get("app")),
-        cors_allowed_origins=_origins(raw.get("cors_allowed_origins")),
+        cors_allowed_origins=tuple(dict.fromkeys(o.rstrip("/") for o in _list(raw.get("cors_allowed_origins")))),
         max_body_bytes=_byte_count(raw.get("max_body_bytes"), DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING),
         max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES_CEILING),
         signing_secret=_text(raw.get("signing_secret")) or None,
-        openai_models=_origins(raw.get("openai_models")),
+        openai_models=_list(raw.get("openai_models")),
         openai_memory="transcript" if _text(raw.get("openai_memory")) == "transcript" else "last_message",
         openai_input_variable=_text(raw.get("openai_input_variable")) or None,
     )
@@ -61,13 +61,13 @@ def _app_id(value: object) -> str | None:
     return _text(value) or None
 
 
-def _origins(value: object) -> tuple[str, ...]:
+def _list(value: object) -> tuple[str, ...]:
     """A list setting: a YAML list, or text separated by commas or white space; de-duplicated."""
     if isinstance(value, list | tuple):
         items = [_text(v) for v in value]
     else:
         items = _text(value).replace(",", " ").split()
-    return tuple(dict.fromkeys(o.rstrip("/") for o in items if o))
+    return tuple(dict.fromkeys(item for item in items if item))
 
 
 def _byte_count(value: object, default: int, ceiling: int) -> int:
