@@ -104,14 +104,18 @@ class PluginProcess:
     # reading the plugin ------------------------------------------------------------------------
 
     def _read_stdout(self, proc: subprocess.Popen) -> None:
-        buffer = b""
+        pending = bytearray()  # appends are amortised O(1), even for multi-megabyte lines
         while True:
             data = proc.stdout.read1(65536) if proc.stdout else b""
             if not data:
                 return
-            buffer += data
-            *lines, buffer = buffer.split(b"\n")
-            if len(buffer) > protocol.MAX_LINE_BYTES or any(len(line) > protocol.MAX_LINE_BYTES for line in lines):
+            pending += data
+            if b"\n" in data:
+                *lines, rest = pending.split(b"\n")
+                pending = bytearray(rest)
+            else:
+                lines = []
+            if len(pending) > protocol.MAX_LINE_BYTES or any(len(line) > protocol.MAX_LINE_BYTES for line in lines):
                 log.warning("!!! the plugin wrote a stdout line over %d bytes: the Dify daemon kills a plugin "
                             "that does this. Send large bodies as several chunks of at most ~2.5 MiB. "
                             "Killing the plugin as the daemon would.", protocol.MAX_LINE_BYTES)
