@@ -18,6 +18,8 @@ class Config:
     dify_base_url: str | None = None
     dify_app_keys: dict[str, str] = field(default_factory=dict)
     storage_path: Path | None = None
+    first_chunk_seconds: float = 300.0  # the daemon has none; an emulator must never leave a request hanging
+    total_seconds: float = 600.0  # the daemon's PLUGIN_MAX_EXECUTION_TIMEOUT
     key_generated: bool = False
 
 
@@ -28,6 +30,7 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
     endpoint = raw.get("endpoint", {})
     dify = raw.get("dify", {})
     storage = raw.get("storage", {}).get("path")
+    limits = raw.get("limits", {})
     config = Config(
         hook_id=str(endpoint.get("hook_id", "duck-local")),
         settings={**endpoint.get("settings", {}), **(overrides or {})},
@@ -35,6 +38,8 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
         dify_base_url=dify.get("base_url"),
         dify_app_keys={str(k): str(v) for k, v in dify.get("apps", {}).items()},
         storage_path=(plugin_dir / storage) if storage else None,
+        first_chunk_seconds=float(limits.get("first_chunk_seconds", 300)),
+        total_seconds=float(limits.get("total_seconds", 600)),
     )
     if not config.settings.get("api_key"):
         config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)

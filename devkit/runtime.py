@@ -31,7 +31,8 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
     plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo)
     plugin.start()
     plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files)
-    relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo)
+    relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,
+                  first_chunk_timeout=config.first_chunk_seconds, total_timeout=config.total_seconds)
     server = serve(relay, port)
     files.base_url = f"http://127.0.0.1:{server.server_port}"
     return plugin, server, apps

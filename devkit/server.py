@@ -33,8 +33,8 @@ class Relay:
     settings: dict
     files: FileStore | None = None  # answers the signed upload URLs handed to the plugin
     endpoint_id: str = "local-endpoint"
-    first_chunk_timeout: float = 300.0  # the daemon has none; an emulator must never hang
-    total_timeout: float = 600.0  # PLUGIN_MAX_EXECUTION_TIMEOUT
+    first_chunk_timeout: float = 300.0
+    total_timeout: float = 600.0
     echo: object = print
 
     def __call__(self, environ, start_response):

@@ -68,3 +68,21 @@ def test_sdk_plain_text_404_passes_through_for_a_plugin_without_fallback(bare):
 def test_refuses_a_folder_without_manifest(tmp_path):
     with pytest.raises(RuntimeError, match="has no manifest.yaml"):
         Runtime(plugin_dir=tmp_path)
+
+
+def test_runtime_timeouts_never_leave_a_request_hanging(tmp_path):
+    config = tmp_path / "devkit.toml"
+    config.write_text('[endpoint.settings]\napi_key = "k"\n[limits]\nfirst_chunk_seconds = 1\ntotal_seconds = 2\n')
+    running = Runtime(config=config)
+    try:
+        chat = running.base_url + "/apps/demo-chat/chat-messages"
+        started = time.monotonic()
+        silent = httpx.post(chat, headers={"X-API-Key": "k"}, json={"query": "/hang 4"}, timeout=30)
+        assert silent.status_code == 504 and silent.json()["code"] == "timeout"
+        assert time.monotonic() - started < 3
+        cut = httpx.post(chat, headers={"X-API-Key": "k"}, json={"query": "/pause 4"}, timeout=30)
+        assert cut.status_code == 200 and cut.text.startswith('data: {"event":"message"')
+        assert cut.text.endswith('"message": "The plugin did not answer in time (killed by timeout)."}')
+        assert "failed after streaming started" in running.output()
+    finally:
+        running.stop()
