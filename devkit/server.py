@@ -110,8 +110,9 @@ class Relay:
                     ended = True
                     if kind != "end":
                         # The daemon appends the error after the bytes already sent; so do we, loudly.
-                        log.warning("!!! %s failed after streaming started: %s", label, _failure(kind, data)[1])
-                        yield json.dumps(_failure(kind, data)[1]).encode()
+                        error = _failure(kind, data)[1]
+                        log.warning("!!! %s failed after streaming started: %s", label, error)
+                        yield json.dumps(error).encode()
         finally:
             self.plugin.close_session(session_id)
             self._log(label, status, started, ttfb, chunks)

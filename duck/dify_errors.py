@@ -41,6 +41,11 @@ def dify_error(error: Exception, expect: str | None) -> DuckError:
     return internal_error()
 
 
+def as_duck_error(error: Exception, expect: str | None = None) -> DuckError:
+    """A DuckError passes through unchanged; anything else is translated with dify_error."""
+    return error if isinstance(error, DuckError) else dify_error(error, expect)
+
+
 def error_event(error: DuckError) -> dict:
     return {"event": "error", **error.to_dict()}
 

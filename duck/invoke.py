@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from duck import conversations, files
-from duck.dify_errors import dify_error, from_error_event
+from duck.dify_errors import as_duck_error, dify_error, from_error_event
 from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
@@ -111,10 +111,8 @@ def _blocking(call: Callable[[str], object], expect: str | None) -> dict:
         stream = _streaming(lambda: call("streaming"), expect)
         try:
             return aggregate(stream)
-        except DuckError:
-            raise
         except Exception as e:
-            raise dify_error(e, expect) from None
+            raise as_duck_error(e, expect) from None
     if not isinstance(answer, dict):
         raise internal_error()
     _check_kind(answer, expect)

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
 from duck import encoders, invoke
-from duck.dify_errors import dify_error, from_error_event
+from duck.dify_errors import as_duck_error, from_error_event
 from duck.errors import DuckError
 from duck.handler import make_handler
 from duck.models import ChatRequest, Text
-from duck.responses import json_response
+from duck.responses import STREAM_HEADERS, json_response
 from duck.settings import Settings
 
 
@@ -58,8 +58,8 @@ class ChatCompletionRequest(BaseModel):
         return self.conversation_id or (self.metadata or {}).get("conversation_id") or None
 
 
-def error_response(error: DuckError) -> Response:
-    """OpenAI's error shape, {"error": {"message", "type", "param", "code"}}, with the same status."""
+def error_body(error: DuckError) -> dict:
+    """OpenAI's error shape, {"error": {"message", "type", "param", "code"}}."""
     if error.status == 401:
         kind, code = "invalid_request_error", "invalid_api_key"
     elif error.code == "app_not_found":
@@ -68,24 +68,33 @@ def error_response(error: DuckError) -> Response:
         kind, code = "invalid_request_error", error.code
     else:
         kind, code = "server_error", error.code
-    body = encoders.dumps({"error": {"message": error.message, "type": kind, "param": None, "code": code}})
-    return Response(body, status=error.status, headers=error.headers, content_type="application/json")
+    return {"error": {"message": error.message, "type": kind, "param": None, "code": code}}
+
+
+def error_response(error: DuckError) -> Response:
+    return Response(encoders.dumps(error_body(error)), status=error.status, headers=error.headers,
+                    content_type="application/json")
 
 
 handler = make_handler(error_response)
 
 
+def _served(settings: Settings) -> tuple[str, ...]:
+    """The pinned app, else the allow-list (empty: any app id)."""
+    return (settings.app_id,) if settings.app_id else settings.openai_models
+
+
 def resolve_model(body: ChatCompletionRequest, settings: Settings) -> str:
     """The app to run: the pinned app, or an app of the allow-list (any app when there is none)."""
-    allowed = (settings.app_id,) if settings.app_id else settings.openai_models
+    allowed = _served(settings)
     if allowed and body.model not in allowed:
         raise DuckError(404, "app_not_found", f"The model '{body.model}' does not exist or you do not have access to it.")
     return body.model
 
 
 def models(settings: Settings) -> dict:
-    ids = (settings.app_id,) if settings.app_id else settings.openai_models
-    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "dify"} for i in ids]}
+    return {"object": "list",
+            "data": [{"id": i, "object": "model", "created": 0, "owned_by": "dify"} for i in _served(settings)]}
 
 
 def prompt(body: ChatCompletionRequest, settings: Settings) -> str:
@@ -168,7 +177,7 @@ def respond(body: ChatCompletionRequest, events: Iterator[dict]) -> Response:
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return Response(stream(events, body.model, include_usage), content_type="text/event-stream; charset=utf-8",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                        headers=STREAM_HEADERS)
     return json_response(blocking(events, body.model))
 
 
@@ -176,10 +185,8 @@ def blocking(events: Iterator[dict], model: str) -> dict:
     completion = Completion(model)
     try:
         text = "".join(completion.text_of(event) for event in events)
-    except DuckError:
-        raise
     except Exception as e:
-        raise dify_error(e, expect=None) from None
+        raise as_duck_error(e) from None
     return completion.whole(text)
 
 
@@ -201,13 +208,8 @@ def stream(events: Iterator[dict], model: str, include_usage: bool) -> Iterator[
         yield _frame(completion.chunk({}, "stop"))
         if include_usage:
             yield _frame({**completion.chunk({}), "choices": [], "usage": completion.usage})
-    except DuckError as e:
-        yield _frame({"error": {"message": e.message, "type": "server_error" if e.status >= 500 else
-                                "invalid_request_error", "param": None, "code": e.code}})
-    except Exception as e:
-        error = dify_error(e, expect=None)
-        yield _frame({"error": {"message": error.message, "type": "server_error", "param": None,
-                                "code": error.code}})
+    except Exception as e:  # the status is already sent: the error becomes the last chunk
+        yield _frame(error_body(as_duck_error(e)))
     yield b"data: [DONE]\n\n"
 
 

@@ -8,7 +8,7 @@ import orjson
 from werkzeug import Request, Response
 
 from duck import encoders
-from duck.dify_errors import dify_error, error_event
+from duck.dify_errors import as_duck_error, error_event
 from duck.errors import DuckError
 from duck.invoke import Result
 
@@ -20,7 +20,7 @@ def json_response(data: object, status: int = 200, headers: dict[str, str] | Non
     if len(body) <= encoders.MAX_CHUNK_BYTES:
         return Response(body, status=status, headers=headers, content_type="application/json")
     # Only a generator body is sent as several protocol chunks (the SDK buffers anything else).
-    response = Response(_pieces(body), status=status, headers=headers, content_type="application/json")
+    response = Response(encoders.chunks(body), status=status, headers=headers, content_type="application/json")
     response.headers["Content-Length"] = str(len(body))
     return response
 
@@ -70,7 +70,7 @@ def _frames(events: Iterator[dict], framing: encoders.Framing) -> Iterator[bytes
             else:
                 yield from encoders.chunks(frame)
     except Exception as e:  # the status is already sent: the error becomes the stream's last event
-        yield framing.encode(error_event(dify_error(e, expect=None)))
+        yield framing.encode(error_event(as_duck_error(e)))
 
 
 def _guarded_text(pieces: Iterator[str]) -> Iterator[bytes]:
@@ -78,8 +78,4 @@ def _guarded_text(pieces: Iterator[str]) -> Iterator[bytes]:
         for piece in pieces:
             yield piece.encode()
     except Exception as e:
-        yield f"\n[error] {dify_error(e, expect=None).message}\n".encode()
-
-
-def _pieces(body: bytes) -> Iterator[bytes]:
-    yield from encoders.chunks(body)
+        yield f"\n[error] {as_duck_error(e).message}\n".encode()
