@@ -49,10 +49,9 @@ class InProcessPlugin:
 
     def stream(self, raw_http: bytes, settings: dict) -> Iterator[dict]:
         """The SDK's protocol messages for one request: {"status","headers"} then {"result": hex}..."""
-        session = Session(session_id="in-process", executor=self._pool, reader=None, writer=None,
-                          install_method=InstallMethod.Local)
+        session = new_session(executor=self._pool)
         request = EndpointInvokeRequest(settings=settings, raw_http_request=raw_http.hex())
-        with self._answering():
+        with answering(self.host):
             yield from self.executor.invoke_endpoint(session, request)
 
     def dispatch(self, raw_http: bytes, settings: dict) -> Reply:
@@ -64,26 +63,34 @@ class InProcessPlugin:
                 reply.chunks.append(binascii.unhexlify(message["result"]))
         return reply
 
-    @contextlib.contextmanager
-    def _answering(self):
-        host = self.host
 
-        def backwards_invoke(invocation, kind, data_type, data):
-            def answers():
-                try:
-                    for item in host.handle(kind.value, data):
-                        yield data_type(**item)
-                except InvocationError as e:  # the SDK raises a plain Exception with the daemon's text
-                    raise Exception(str(e)) from None
+def new_session(install_method: InstallMethod = InstallMethod.Local,
+                executor: ThreadPoolExecutor | None = None) -> Session:
+    """A real SDK Session, as a handler's `self.session`; answer its reverse calls with `answering`."""
+    return Session(session_id="in-process", executor=executor or ThreadPoolExecutor(max_workers=1), reader=None,
+                   writer=None, install_method=install_method)
 
-            return answers()
 
-        original = BackwardsInvocation._backwards_invoke
-        BackwardsInvocation._backwards_invoke = backwards_invoke
-        try:
-            yield
-        finally:
-            BackwardsInvocation._backwards_invoke = original
+@contextlib.contextmanager
+def answering(host: Host):
+    """Answer every SDK reverse invocation (app, storage, ...) in this process with `host`."""
+
+    def backwards_invoke(invocation, kind, data_type, data):
+        def answers():
+            try:
+                for item in host.handle(kind.value, data):
+                    yield data_type(**item)
+            except InvocationError as e:  # the SDK raises a plain Exception with the daemon's text
+                raise Exception(str(e)) from None
+
+        return answers()
+
+    original = BackwardsInvocation._backwards_invoke
+    BackwardsInvocation._backwards_invoke = backwards_invoke
+    try:
+        yield
+    finally:
+        BackwardsInvocation._backwards_invoke = original
 
 
 def raw_request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
