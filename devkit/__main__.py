@@ -48,18 +48,25 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--path", required=True, help="werkzeug rule, e.g. /hello/<name>")
     add.add_argument("--dir", type=Path, default=Path("."))
 
-    keygen = commands.add_parser("keygen", help="make an RSA-4096 key pair for signing packages")
+    keygen = commands.add_parser("keygen", help="make an RSA-4096 key pair (PKCS#1 PEM, as Dify loads them)")
     keygen.add_argument("private_key", type=Path, help="where to write the private key, e.g. me.private.pem")
 
     sign = commands.add_parser("sign", help="sign a .difypkg with your own private key")
     sign.add_argument("package", type=Path)
-    sign.add_argument("-k", "--key", type=Path, required=True, help="private key (PEM)")
+    sign.add_argument("-k", "--key", type=Path, required=True, help="private key (PKCS#1 PEM)")
     sign.add_argument("-c", "--category", default="community", choices=["community", "partner", "langgenius"])
     sign.add_argument("-o", "--output", type=Path)
 
+    verify = commands.add_parser("verify", help="check a .difypkg's signature as the Dify daemon does")
+    verify.add_argument("package", type=Path)
+    verify.add_argument("-k", "--key", type=Path, action="append", required=True, dest="keys",
+                        help="public key (PKCS#1 PEM); repeat for several, as in the daemon's "
+                             "THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS")
+
     args = parser.parse_args(argv)
     handler = {"serve": run_serve, "check": run_check, "package": run_package, "new": run_new,
-               "endpoint": run_endpoint_add, "keygen": run_keygen, "sign": run_sign}[args.command]
+               "endpoint": run_endpoint_add, "keygen": run_keygen, "sign": run_sign,
+               "verify": run_verify}[args.command]
     return handler(args)
 
 
@@ -145,21 +152,37 @@ def run_endpoint_add(args) -> int:
 
 
 def run_keygen(args) -> int:
-    from devkit.package import generate_key
+    from devkit.signing import generate_key_pair
 
-    public = generate_key(args.private_key)
+    try:
+        public = generate_key_pair(args.private_key)
+    except OSError as e:
+        return _fail(f"cannot write the key pair: {e}")
     print(f"wrote {args.private_key} (keep it secret) and {public} (give it to Dify admins)")
     return 0
 
 
 def run_sign(args) -> int:
-    from devkit.package import sign
+    from devkit.signing import SignatureError, sign
 
     try:
         output = sign(args.package, args.key, args.category, args.output)
-    except (OSError, ValueError) as e:
+    except (SignatureError, OSError) as e:
         return _fail(str(e))
     print(f"wrote {output}")
+    return 0
+
+
+def run_verify(args) -> int:
+    from devkit.signing import SignatureError, verify
+
+    try:
+        result = verify(args.package, args.keys)
+    except (SignatureError, OSError) as e:
+        return _fail(f"not verified: {e}")
+    # decoder/zip.go Verification(): a verified package without the file counts as langgenius's (history)
+    category = result["authorized_category"] or "langgenius (no verification file)"
+    print(f"verified: signed {result['time']:%Y-%m-%d %H:%M:%S} UTC, authorized category {category}")
     return 0
 
 

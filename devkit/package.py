@@ -1,4 +1,4 @@
-"""Check and build .difypkg packages the way the Dify daemon expects them, and sign them.
+"""Check and build .difypkg packages the way the Dify daemon expects them (signing: devkit/signing.py).
 
 A package is a zip of the plugin folder, minus what `.difyignore` (gitignore syntax) leaves out.
 The same folder always gives the same bytes: sorted entries, fixed timestamps and permissions.
@@ -6,14 +6,10 @@ The same folder always gives the same bytes: sorted entries, fixed timestamps an
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -25,7 +21,6 @@ from pydantic import ValidationError
 MAX_PACKAGE_BYTES = 52_428_800
 ALWAYS_LEFT_OUT = ["*.difypkg", ".git/", ".venv/", "venv/", "env/", "__pycache__/", "*.pyc", ".pytest_cache/",
                    ".hypothesis/", ".mypy_cache/", ".ruff_cache/", ".DS_Store"]
-VERIFICATION_FILE = ".verification.dify.json"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 DEVKIT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,68 +118,6 @@ def build(plugin_dir: Path, output: Path | None = None) -> Path:
     return output
 
 
-def generate_key(private_path: Path) -> Path:
-    """An RSA-4096 key pair, as `dify signature generate` makes: <name>.private.pem and .public.pem."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    private_path.chmod(0o600)
-    public_path = private_path.with_name(private_path.name.replace("private", "public"))
-    if public_path == private_path:
-        public_path = private_path.with_suffix(".public.pem")
-    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
-    return public_path
-
-
-def sign(package: Path, private_key: Path, category: str = "community", output: Path | None = None) -> Path:
-    """Sign as the daemon verifies (pkg/plugin_packager/signer): RSA PKCS#1 v1.5 over SHA-256 of the
-    files' SHA-256 digests in zip order, the verification file's digest and the time; the signature
-    travels in the zip comment."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    key = serialization.load_pem_private_key(private_key.read_bytes(), password=None)
-    entries = _entries(package.read_bytes())
-    entries = [(name, data) for name, data in entries if name != VERIFICATION_FILE]
-    verification = json.dumps({"authorized_category": category}, separators=(",", ":")).encode()
-    entries.append((VERIFICATION_FILE, verification))
-    created = int(time.time())
-    signed_data = b"".join(hashlib.sha256(data).digest() for _, data in entries) + str(created).encode()
-    signature = key.sign(signed_data, padding.PKCS1v15(), hashes.SHA256())
-    output = output or package.with_name(package.stem + ".signed.difypkg")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries:
-            _add(archive, name, data)
-        archive.comment = json.dumps({"signature": base64.b64encode(signature).decode(), "time": created},
-                                     separators=(",", ":")).encode()
-    output.write_bytes(buffer.getvalue())
-    return output
-
-
-def verify(package: Path, public_key: Path) -> bool:
-    """Check a signature the way the daemon's VerifyPluginWithPublicKeys does."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    data = package.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        comment = json.loads(archive.comment or b"{}")
-    signed = b"".join(hashlib.sha256(content).digest() for _, content in _entries(data))
-    signed += str(comment.get("time", "")).encode()
-    key = serialization.load_pem_public_key(public_key.read_bytes())
-    try:
-        key.verify(base64.b64decode(comment.get("signature", "")), signed, padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
 def extract(package: Path, into: Path) -> Path:
     """Unpack a .difypkg as the daemon installs it; refuses archives over the size limit."""
     with zipfile.ZipFile(package) as archive:
@@ -199,11 +132,6 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info.external_attr = 0o644 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, data)
-
-
-def _entries(package: bytes) -> list[tuple[str, bytes]]:
-    with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        return [(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
 
 
 def _yaml(path: Path, problems: list[str]) -> dict:

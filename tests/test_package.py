@@ -105,22 +105,3 @@ def test_refusals(tmp_path, name):
 
 def test_check_accepts_duck():
     assert package.check(ROOT) == []
-
-
-def test_sign_and_verify_as_the_daemon_does(built, tmp_path):
-    private = tmp_path / "author.private.pem"
-    public = package.generate_key(private)
-    signed = package.sign(built, private, "community")
-    assert package.verify(signed, public)
-    with zipfile.ZipFile(signed) as archive:
-        assert archive.namelist()[-1] == package.VERIFICATION_FILE
-        assert archive.read(package.VERIFICATION_FILE) == b'{"authorized_category":"community"}'
-    other = package.generate_key(tmp_path / "other.private.pem")
-    assert not package.verify(signed, other)
-    tampered = tmp_path / "tampered.difypkg"
-    with zipfile.ZipFile(signed) as source, zipfile.ZipFile(tampered, "w") as target:
-        for info in source.infolist():
-            data = source.read(info)
-            target.writestr(info, data + b"#" if info.filename == "main.py" else data)
-        target.comment = source.comment
-    assert not package.verify(tampered, public)
