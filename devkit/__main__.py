@@ -63,10 +63,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="public key (PKCS#1 PEM); repeat for several, as in the daemon's "
                              "THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS")
 
+    webhook = commands.add_parser("webhook", help="try a plugin against real senders' deliveries")
+    webhook_commands = webhook.add_subparsers(dest="action", required=True)
+    send = webhook_commands.add_parser("send", help="post a sample delivery signed as the sender signs it")
+    send.add_argument("provider", choices=["github", "stripe", "slack", "discord", "shopify", "standard"])
+    send.add_argument("url", help="e.g. http://127.0.0.1:5002/e/duck-local/hooks/demo-webhook")
+    send.add_argument("--secret", required=True,
+                      help="the sender's signing secret (Discord: the private key's 32-byte seed, in hex)")
+    send.add_argument("--event", help="event type (GitHub event, Stripe type, Slack command, Discord command...)")
+    send.add_argument("--data", type=Path, help="a file whose bytes replace the sample payload")
+
     args = parser.parse_args(argv)
     handler = {"serve": run_serve, "check": run_check, "package": run_package, "new": run_new,
                "endpoint": run_endpoint_add, "keygen": run_keygen, "sign": run_sign,
-               "verify": run_verify}[args.command]
+               "verify": run_verify, "webhook": run_webhook_send}[args.command]
     return handler(args)
 
 
@@ -184,6 +194,23 @@ def run_verify(args) -> int:
     category = result["authorized_category"] or "langgenius (no verification file)"
     print(f"verified: signed {result['time']:%Y-%m-%d %H:%M:%S} UTC, authorized category {category}")
     return 0
+
+
+def run_webhook_send(args) -> int:
+    import httpx
+
+    from devkit import webhooks
+
+    try:
+        body = args.data.read_bytes() if args.data else None
+        if args.provider == "discord":
+            print(f"discord_public_key for the plugin's settings: {webhooks.discord_public_key(args.secret)}")
+        answer = webhooks.send(args.provider, args.url, args.secret, args.event, body)
+    except (OSError, ValueError, httpx.HTTPError) as e:
+        return _fail(str(e))
+    replayed = " (replayed: this delivery already ran)" if answer.headers.get("Idempotent-Replayed") else ""
+    print(f"{answer.status_code}{replayed}\n{answer.text}")
+    return 0 if answer.is_success else 1
 
 
 def _fail(message: str, code: int = 1) -> int:

@@ -69,6 +69,9 @@ APPS = {
         DemoApp("demo-chatflow", "advanced-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text"), _file("attachment", "Attachment")]),
         DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
+        # For webhook senders: the raw delivery, its event type and one mapped field.
+        DemoApp("demo-webhook", "workflow", [_paragraph("payload", "Payload"), _text_input("event", "Event", False, 64),
+                                             _text_input("action", "Action", False, 64)]),
     )
 }
 
@@ -199,6 +202,8 @@ class _Command:
 
 
 def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
+    if app.app_id == "demo-webhook":
+        return f"event={inputs.get('event')} action={inputs.get('action')} payload={len(inputs.get('payload', ''))} chars"
     if app.mode == "workflow":
         return f"Echo: {inputs.get('text', '')}"
     if app.mode == "completion":

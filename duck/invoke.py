@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from duck import conversations, files
+from duck import conversations, encoders, files
 from duck.dify_errors import as_duck_error, dify_error, from_error_event
 from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
@@ -169,3 +170,13 @@ def aggregate(events: Iterator[dict]) -> dict:
     result["id"] = result.get("message_id")
     result["answer"] = "".join(answer)
     return result
+
+
+def output_text(outputs: dict[str, Any]) -> str:
+    """A workflow's answer: its `text` or `answer` output, its only output, or all outputs as JSON."""
+    for key in ("text", "answer", "result", "output"):
+        if isinstance(outputs.get(key), str):
+            return outputs[key]
+    if len(outputs) == 1 and isinstance(next(iter(outputs.values())), str):
+        return next(iter(outputs.values()))
+    return encoders.dumps(outputs).decode() if outputs else ""

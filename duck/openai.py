@@ -149,7 +149,7 @@ class Completion:
                 self.usage = {"prompt_tokens": 0, "completion_tokens": data["total_tokens"],
                               "total_tokens": data["total_tokens"]}
             if not self.streamed_text and "conversation_id" not in event:
-                return _output_text(data.get("outputs") or {})
+                return invoke.output_text(data.get("outputs") or {})
         return ""
 
     def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
@@ -219,13 +219,3 @@ def _frame(data: dict) -> bytes:
 
 def _usage(usage: dict) -> dict:
     return {key: int(usage.get(key) or 0) for key in ("prompt_tokens", "completion_tokens", "total_tokens")}
-
-
-def _output_text(outputs: dict[str, Any]) -> str:
-    """A workflow's answer: its `text` or `answer` output, its only output, or all outputs as JSON."""
-    for key in ("text", "answer", "result", "output"):
-        if isinstance(outputs.get(key), str):
-            return outputs[key]
-    if len(outputs) == 1 and isinstance(next(iter(outputs.values())), str):
-        return next(iter(outputs.values()))
-    return encoders.dumps(outputs).decode() if outputs else ""

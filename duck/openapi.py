@@ -35,6 +35,8 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai.ChatCompletionRequest, "openai"),
     ("/v1/models", "get", "The apps served as OpenAI models", None, "openai-json"),
     ("/openapi.json", "get", "This document", None, "public"),
+    ("/hooks/{app_id}", "post", "A webhook delivery (GitHub, Stripe, Slack, Discord, Shopify, Standard Webhooks), "
+     "signed by its sender, run once", None, "hook"),
 ]
 
 
@@ -59,6 +61,11 @@ def _document() -> dict:
             operation["parameters"] = parameters
         if family == "public":
             operation["security"] = []
+        if family == "hook":
+            operation["security"] = []  # the sender's own signature, checked per webhook_provider
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": ANY_OBJECT},
+                "application/x-www-form-urlencoded": {"schema": ANY_OBJECT}}}
         if family == "upload":
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "required": ["file"],
@@ -103,6 +110,7 @@ def _errors(schema_name: str, statuses: list[int]) -> dict:
 
 _DESCRIPTIONS = {400: "Invalid request, or the app's mode does not match the route", 401: "Missing or wrong key",
                  403: "Origin not allowed", 404: "App, conversation or route not found", 405: "Wrong method",
+                 409: "The same delivery is still running",
                  413: "Body over the limit", 415: "Body is not JSON", 429: "Rate limited by Dify",
                  500: "Internal error", 502: "The app produced nothing", 503: "Endpoint not configured",
                  504: "The app did not answer in time"}
@@ -115,6 +123,10 @@ def _responses(family: str) -> dict:
             "application/json": {"schema": ANY_OBJECT}, "text/event-stream": {"schema": STREAM},
             "application/x-ndjson": {"schema": NDJSON_STREAM}}}
         return {"200": ok, **_errors("Error", _RUN_ERRORS)}
+    if family == "hook":
+        return {"200": {"description": "The app's answer in the sender's shape (`Idempotent-Replayed: true` on a "
+                        "repeated delivery)", "content": {"application/json": {"schema": ANY_OBJECT}}},
+                **_errors("Error", [400, 401, 404, 409, 413, 429, 500, 502, 503, 504])}
     if family == "upload":
         return {"201": {"description": "The stored file; `value` goes into inputs", "content": {
             "application/json": {"schema": ANY_OBJECT}}}, **_errors("Error", [400, 401, 404, 413, 415, 500, 503])}

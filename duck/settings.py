@@ -12,6 +12,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_BODY_BYTES_CEILING = 10 * 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_UPLOAD_BYTES_CEILING = MAX_BODY_BYTES_CEILING - 64 * 1024  # room for the multipart framing
+WEBHOOK_PROVIDERS = ("github", "stripe", "slack", "discord", "shopify", "standard")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class Settings:
     openai_models: tuple[str, ...] = ()
     openai_memory: str = "last_message"
     openai_input_variable: str | None = None
+    webhook_provider: str | None = None
+    webhook_secret: str | None = None
+    discord_public_key: str | None = None
+    webhook_inputs: str | None = None
+    allow_key_in_url: bool = False
 
 
 def parse_settings(raw: Mapping | None) -> Settings:
@@ -43,7 +49,22 @@ def parse_settings(raw: Mapping | None) -> Settings:
         openai_models=_list(raw.get("openai_models")),
         openai_memory="transcript" if _text(raw.get("openai_memory")) == "transcript" else "last_message",
         openai_input_variable=_text(raw.get("openai_input_variable")) or None,
+        webhook_provider=_choice(raw.get("webhook_provider"), WEBHOOK_PROVIDERS),
+        webhook_secret=_text(raw.get("webhook_secret")) or None,
+        discord_public_key=_text(raw.get("discord_public_key")) or None,
+        webhook_inputs=raw.get("webhook_inputs") if isinstance(raw.get("webhook_inputs"), str) else None,
+        allow_key_in_url=_flag(raw.get("allow_key_in_url")),
     )
+
+
+def _choice(value: object, choices: tuple[str, ...]) -> str | None:
+    text = _text(value)
+    return text if text in choices else None
+
+
+def _flag(value: object) -> bool:
+    """A boolean setting: Dify sends true/false, older forms "true"/"1"."""
+    return value is True or _text(value).lower() in ("true", "1", "yes", "on")
 
 
 def _text(value: object) -> str:

@@ -129,7 +129,7 @@ def test_official_client_blocking_and_conversation(client):
 
 def test_official_client_models_agents_and_workflows(client):
     assert [m.id for m in client.models.list()] == [
-        "demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion"]
+        "demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion", "demo-webhook"]
     agent = client.chat.completions.create(model="demo-agent", messages=[{"role": "user", "content": "a"}])
     assert agent.choices[0].message.content.startswith("Hi there!")
     workflow = client.chat.completions.create(model="demo-workflow", messages=[{"role": "user", "content": "w"}])

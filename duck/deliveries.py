@@ -1,0 +1,105 @@
+"""Running a webhook delivery: who may send it, and running each delivery once.
+
+Senders retry (on a timeout, a 5xx, or just because): the delivery id each sender repeats is
+remembered in plugin storage for a day. A repeat gets the first answer again with
+`Idempotent-Replayed: true` without running the app; a repeat that arrives while the first is still
+running gets 409. Storage is bounded and best effort: when it cannot be written, deliveries still run.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from werkzeug import Request, Response
+
+from duck import auth, encoders, invoke, signatures, webhooks
+from duck.errors import DuckError
+from duck.models import RunRequest
+from duck.responses import json_response
+from duck.settings import Settings
+from duck.store import BoundedMap
+
+REMEMBER_SECONDS = 24 * 3600
+ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
+MAX_KEPT_ANSWER_BYTES = 4096  # 512 buckets x 8 deliveries x 4 KiB: at most 16 MiB of the plugin's quota
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def authenticate(request: Request, settings: Settings) -> None:
+    """The endpoint's key (header, or `?key=` when allowed), or the configured sender's signature."""
+    if _key_in_url(request, settings):
+        return
+    try:
+        auth.authenticate(request, settings)
+        return
+    except DuckError as refused:
+        if not settings.webhook_provider:
+            raise refused from None
+    provider = settings.webhook_provider
+    secret = settings.discord_public_key if provider == "discord" else settings.webhook_secret
+    if not secret:
+        setting = "discord_public_key" if provider == "discord" else "webhook_secret"
+        raise DuckError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
+    reason = signatures.CHECKS[provider](request.headers, request.get_data(cache=True), secret)
+    if reason:
+        raise DuckError(401, "unauthorized", f"The {provider} signature was rejected: {reason}.",
+                        dict(_UNAUTHORIZED_HEADERS))
+
+
+def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> Response:
+    """Run the app for this delivery unless it already ran (or is running)."""
+    memory = BoundedMap(session.storage, "webhook-deliveries", buckets=512, per_bucket=8,
+                        ttl_seconds=REMEMBER_SECONDS)
+    key = f"{app_id}\0{delivery.provider}\0{delivery.delivery_id}"
+    if delivery.delivery_id:
+        earlier = memory.claim(key, {"state": "running", "at": int(time.time())})
+        if earlier is not None and not _abandoned(earlier):
+            return _repeat(earlier)
+        if earlier is not None:
+            memory.put(key, {"state": "running", "at": int(time.time())})
+    try:
+        answer = _run(session, app_id, delivery, settings)
+    except BaseException:
+        if delivery.delivery_id:
+            memory.delete(key)  # a failed run is not remembered: the sender's retry runs it again
+        raise
+    if delivery.delivery_id:
+        kept = answer if len(encoders.dumps(answer)) <= MAX_KEPT_ANSWER_BYTES else None
+        memory.put(key, {"state": "done", "answer": kept})
+    return json_response(answer)
+
+
+def _run(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> dict:
+    mappings = webhooks.parse_mappings(settings.webhook_inputs)
+    form = invoke.parameters(session, app_id).get("user_input_form") or []
+    body = RunRequest(query=webhooks.query_for(delivery, mappings), inputs=webhooks.inputs_for(delivery, form, mappings),
+                      response_mode="blocking")
+    result = invoke.run(session, app_id, body)
+    assert isinstance(result, dict)  # blocking mode answers one dict
+    data = result.get("data") if isinstance(result.get("data"), dict) else {}
+    if data.get("status") == "failed":
+        raise DuckError(500, "app_failed", f"The app failed: {data.get('error') or 'no reason given'}.")
+    text = result.get("answer") if "answer" in result else invoke.output_text(data.get("outputs") or {})
+    return webhooks.answer_for(delivery.provider, result, str(text or ""))
+
+
+def _repeat(earlier: dict) -> Response:
+    if not isinstance(earlier, dict) or earlier.get("state") != "done":
+        raise DuckError(409, "delivery_in_progress", "This delivery is still running; it runs once.")
+    answer = earlier.get("answer")
+    if answer is None:
+        answer = {"replayed": True, "note": "This delivery already ran; its answer was too large to keep."}
+    return json_response(answer, headers={"Idempotent-Replayed": "true"})
+
+
+def _abandoned(earlier: object) -> bool:
+    return (isinstance(earlier, dict) and earlier.get("state") == "running"
+            and time.time() - int(earlier.get("at") or 0) > ABANDONED_SECONDS)
+
+
+def _key_in_url(request: Request, settings: Settings) -> bool:
+    key = request.args.get("key")
+    if not settings.allow_key_in_url or not key:
+        return False
+    return hmac.compare_digest(key.encode("utf-8", "surrogateescape"), settings.api_key.encode())
