@@ -8,9 +8,11 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
+import discord_interactions
 import nacl.signing
 import pytest
 import slack_sdk.signature
+import standardwebhooks.webhooks
 import stripe
 import svix.webhooks
 
@@ -83,6 +85,15 @@ def test_standard_webhooks_published_vector_and_svix(monkeypatch):
     headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
                "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
     assert "too old" in signatures.standard(headers, b'{"test": 2432232314}', secret)
+
+    class ThatDay(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(1614265330 + 60, tz=tz)
+
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", ThatDay)
+    assert signatures.standard(headers, b'{"test": 2432232314}', secret) is None
+    monkeypatch.undo()
     signed = svix.webhooks.Webhook(secret).sign("msg_1", datetime.fromtimestamp(NOW, tz=UTC), BODY.decode())
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(NOW),
                "webhook-signature": f"v1,{'A' * 43}= {signed}"}
@@ -101,6 +112,7 @@ def test_discord_ed25519():
     headers = {"X-Signature-Timestamp": timestamp,
                "X-Signature-Ed25519": key.sign(timestamp.encode() + body).signature.hex()}
     assert signatures.discord(headers, body, public) is None
+    assert discord_interactions.verify_key(body, headers["X-Signature-Ed25519"], timestamp, public)  # Discord's own
     assert signatures.discord(headers, body + b" ", public) == "signature does not verify"
     assert signatures.discord({**headers, "X-Signature-Ed25519": "zz"}, body, public) is not None
     assert signatures.discord(headers, body, "not-hex") is not None
