@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from duck import conversations, encoders, files
+from duck import app_modes, conversations, encoders, files
 from duck.dify_errors import as_duck_error, dify_error, from_error_event
 from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
@@ -42,7 +42,7 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
     def call(mode: str):
         return session.app.chat.invoke(app_id, body.query, body.inputs, mode, body.conversation_id, body.user)
 
-    result = _run(call, body.response_mode, expect)
+    result = _run(call, body.response_mode, expect, _Learner(session, app_id, expect))
     if body.user and not body.conversation_id:
         first = result if isinstance(result, dict) else result.first
         conversations.record_owner(session.storage, app_id, first.get("conversation_id"), body.user)
@@ -52,13 +52,13 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
     body = _with_files(session, app_id, body)
     return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, expect="workflow")
+                body.response_mode, "workflow", _Learner(session, app_id, "workflow"))
 
 
 def completion(session, app_id: str, body: CompletionRequest) -> Result:
     body = _with_files(session, app_id, body)
     return _run(lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, expect="completion")
+                body.response_mode, "completion", _Learner(session, app_id, "completion"))
 
 
 def run(session, app_id: str, body: RunRequest) -> Result:
@@ -66,7 +66,7 @@ def run(session, app_id: str, body: RunRequest) -> Result:
     if body.query is None:
         body = _with_files(session, app_id, body)
         return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                    body.response_mode, expect=None)
+                    body.response_mode, None, _Learner(session, app_id, None))
     return chat(session, app_id, body, expect=None)
 
 
@@ -96,31 +96,46 @@ def app_kind(event: dict) -> str | None:
     return None
 
 
-def _run(call: Callable[[str], object], response_mode: str, expect: str | None) -> Result:
+class _Learner:
+    """Refuses a call on the wrong route when the app's mode is known; learns the mode from the first answer."""
+
+    def __init__(self, session, app_id: str, expect: str | None):
+        self.storage, self.app_id = session.storage, app_id
+        self.known = app_modes.refuse_mismatch(self.storage, app_id, expect) if expect else \
+            app_modes.lookup(self.storage, app_id)
+
+    def __call__(self, first: dict) -> None:
+        if self.known is None:
+            app_modes.learn(self.storage, self.app_id, first, None)
+
+
+def _run(call: Callable[[str], object], response_mode: str, expect: str | None,
+         learn: Callable[[dict], None] = lambda first: None) -> Result:
     if response_mode == "blocking":
-        return _blocking(call, expect)
-    return _streaming(lambda: call("streaming"), expect)
+        return _blocking(call, expect, learn)
+    return _streaming(lambda: call("streaming"), expect, learn)
 
 
-def _blocking(call: Callable[[str], object], expect: str | None) -> dict:
+def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None]) -> dict:
     try:
         answer = call("blocking")
     except Exception as e:
         if _AGENT_BLOCKING not in str(e):
             raise dify_error(e, expect) from None
         # Agent apps only stream; Dify refuses before running anything, so streaming now is safe.
-        stream = _streaming(lambda: call("streaming"), expect)
+        stream = _streaming(lambda: call("streaming"), expect, learn)
         try:
             return aggregate(stream)
         except Exception as e:
             raise as_duck_error(e, expect) from None
     if not isinstance(answer, dict):
         raise internal_error()
+    learn(answer)
     _check_kind(answer, expect)
     return answer
 
 
-def _streaming(call: Callable[[], object], expect: str | None) -> Stream:
+def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None]) -> Stream:
     try:
         events = iter(call())
         first = next(events, None)
@@ -131,6 +146,7 @@ def _streaming(call: Callable[[], object], expect: str | None) -> Stream:
     try:
         if first.get("event") == "error":
             raise from_error_event(first)
+        learn(first)
         _check_kind(first, expect)
     except DuckError:
         _close(events)  # stop listening for the rest of a stream nobody will read
@@ -153,7 +169,9 @@ def _check_kind(event: dict, expect: str | None) -> None:
 def aggregate(events: Iterator[dict]) -> dict:
     """Fold a chat stream into the Service API's blocking answer (for apps that only stream)."""
     answer: list[str] = []
-    result: dict = {"event": "message", "mode": "agent-chat", "answer": "", "metadata": {}}
+    # Dify documents the blocking chat answer's mode as "fixed as chat" (Service API docs, template_chat.en.mdx):
+    # agent apps never answer blocking, so the folded answer takes the chat shape and the value clients know.
+    result: dict = {"event": "message", "mode": "chat", "answer": "", "metadata": {}}
     for event in events:
         kind = event.get("event")
         if kind == "error":

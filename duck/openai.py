@@ -1,74 +1,67 @@
-"""OpenAI-compatible chat completions over any Dify app: request model, events to chunks, errors."""
+"""What every OpenAI-compatible route shares: errors in OpenAI's shape, models, running an app, folding its events.
+
+The routes themselves live beside this module: openai_chat.py (/v1/chat/completions),
+openai_completions.py (/v1/completions), openai_responses.py (/v1/responses); openai_memory.py decides
+which Dify conversation a stateless caller's history continues.
+"""
 
 from __future__ import annotations
 
+import datetime
 import time
+import uuid
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
-from duck import encoders, invoke
-from duck.dify_errors import as_duck_error, from_error_event
+from duck import app_modes, encoders, invoke, openai_memory, routes
+from duck.dify_errors import from_error_event
 from duck.errors import DuckError
 from duck.handler import make_handler
-from duck.models import ChatRequest, Text
-from duck.responses import STREAM_HEADERS, json_response
+from duck.models import ChatRequest
+from duck.openai_memory import Turn
 from duck.settings import Settings
 
-
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: str
-    text: str | None = None
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: Text | list[ContentPart] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(part.text or "" for part in self.content if part.type == "text")
-        return self.content or ""
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class ChatCompletionRequest(BaseModel):
-    """The fields Duck uses; sampling parameters (temperature, ...) belong to the app and are ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    model: Annotated[Text, Field(min_length=1)]
-    messages: Annotated[list[Message], Field(min_length=1)]
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    user: Annotated[Text, Field(max_length=255)] | None = None
-    metadata: dict[str, str] | None = None
-    conversation_id: Annotated[Text, Field(max_length=64)] | None = None
-
-    def dify_conversation_id(self) -> str | None:
-        return self.conversation_id or (self.metadata or {}).get("conversation_id") or None
+# OpenAI's own parameters that would change what a request means, and that a Dify app cannot honour.
+UNSUPPORTED = "Duck runs a Dify app, whose own model settings and tools apply"
 
 
 def error_body(error: DuckError) -> dict:
-    """OpenAI's error shape, {"error": {"message", "type", "param", "code"}}."""
+    """OpenAI's error shape, {"error": {"message", "type", "param", "code"}}.
+
+    Errors after the app started (5xx, and failures inside a stream) are typed `server_error`, as OpenAI
+    types them, so clients do not mistake a failed model for a bad request.
+    """
+    param = getattr(error, "param", None)
     if error.status == 401:
         kind, code = "invalid_request_error", "invalid_api_key"
     elif error.code == "app_not_found":
-        kind, code = "invalid_request_error", "model_not_found"
+        kind, code, param = "invalid_request_error", "model_not_found", param or "model"
     elif error.status < 500:
         kind, code = "invalid_request_error", error.code
     else:
         kind, code = "server_error", error.code
-    return {"error": {"message": error.message, "type": kind, "param": None, "code": code}}
+    return {"error": {"message": error.message, "type": kind, "param": param, "code": code}}
+
+
+def server_error_body(error: DuckError) -> dict:
+    """The error a stream ends with: whatever Dify called it, the model failed after the answer started."""
+    body = error_body(error)
+    body["error"]["type"] = "server_error"
+    return body
+
+
+class ParamError(DuckError):
+    """A 400 that names the offending request parameter, as OpenAI's errors do."""
+
+    def __init__(self, param: str, message: str, code: str = "invalid_value", status: int = 400):
+        super().__init__(status, code, message)
+        self.param = param
+
+
+def unsupported(param: str, what: str) -> ParamError:
+    return ParamError(param, f"{what} is not supported: {UNSUPPORTED}.", "unsupported_parameter")
 
 
 def error_response(error: DuckError) -> Response:
@@ -79,35 +72,22 @@ def error_response(error: DuckError) -> Response:
 handler = make_handler(error_response)
 
 
-def _served(settings: Settings) -> tuple[str, ...]:
+def served(settings: Settings) -> tuple[str, ...]:
     """The pinned app, else the allow-list (empty: any app id)."""
     return (settings.app_id,) if settings.app_id else settings.openai_models
 
 
-def resolve_model(body: ChatCompletionRequest, settings: Settings) -> str:
+def resolve_model(model: str, settings: Settings) -> str:
     """The app to run: the pinned app, or an app of the allow-list (any app when there is none)."""
-    allowed = _served(settings)
-    if allowed and body.model not in allowed:
-        raise DuckError(404, "app_not_found", f"The model '{body.model}' does not exist or you do not have access to it.")
-    return body.model
+    allowed = served(settings)
+    if allowed and model not in allowed:
+        raise DuckError(404, "app_not_found", f"The model '{model}' does not exist or you do not have access to it.")
+    return model
 
 
-def models(settings: Settings) -> dict:
-    return {"object": "list",
-            "data": [{"id": i, "object": "model", "created": 0, "owned_by": "dify"} for i in _served(settings)]}
-
-
-def prompt(body: ChatCompletionRequest, settings: Settings) -> str:
-    """The app's query: the last user message, or the whole transcript when configured so.
-
-    A continued Dify conversation already holds the earlier turns, so it gets the last message only.
-    """
-    users = [m for m in body.messages if m.role == "user"]
-    if not users:
-        raise DuckError(400, "invalid_param", "messages must contain at least one user message.")
-    if settings.openai_memory != "transcript" or body.dify_conversation_id():
-        return users[-1].text()
-    return "\n\n".join(f"{m.role}: {m.text()}" for m in body.messages if m.text())
+def new_id(prefix: str) -> str:
+    """A unique id in OpenAI's style (prefix + 32 hex digits)."""
+    return prefix + uuid.uuid4().hex
 
 
 def inputs(text: str, settings: Settings) -> dict:
@@ -115,107 +95,129 @@ def inputs(text: str, settings: Settings) -> dict:
     return {settings.openai_input_variable: text} if settings.openai_input_variable else {}
 
 
-class Completion:
+@dataclass
+class Run:
+    """An app run for an OpenAI route: its events, and what to remember once it answered."""
+
+    events: Iterator[dict]
+    plan: openai_memory.Plan
+
+
+def run(session, app_id: str, settings: Settings, turns: list[Turn], user: str | None,
+        conversation_id: str | None = None, memory: bool = True) -> Run:
+    """Start the app (any type) in streaming mode; its first event is known when this returns."""
+    plan = openai_memory.plan(session.storage, settings, app_id, turns, user, conversation_id, memory)
+    request = ChatRequest(query=plan.query, inputs=inputs(plan.query, settings), conversation_id=plan.conversation_id,
+                          user=user)
+    return Run(invoke.chat(session, app_id, request, expect=None), plan)
+
+
+@dataclass
+class Answer:
     """Folds Dify events of any app type into OpenAI's text, usage and conversation id."""
 
-    def __init__(self, model: str):
-        self.id = "chatcmpl-" + str(int(time.time() * 1000))
-        self.model = model
-        self.created = int(time.time())
-        self.usage: dict | None = None
-        self.conversation_id: str | None = None
-        self.streamed_text = False
+    message_id: str | None = None
+    conversation_id: str | None = None
+    usage: dict | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    parts: list[str] = field(default_factory=list)
+    _streamed_text: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
     def text_of(self, event: dict) -> str:
-        """The text an event adds to the answer ('' for events that add none)."""
+        """The text an event adds to the answer ('' for events that add none); raises on an error event."""
         kind = event.get("event")
         if event.get("conversation_id"):
             self.conversation_id = event["conversation_id"]
         if event.get("message_id"):
-            self.id = f"chatcmpl-{event['message_id']}"
+            self.message_id = event["message_id"]
         if kind == "error":
             raise from_error_event(event)
+        text = ""
         if kind in ("message", "agent_message"):
-            self.streamed_text = True
-            return str(event.get("answer") or "")
-        if kind == "text_chunk":
-            self.streamed_text = True
-            return str((event.get("data") or {}).get("text") or "")
-        if kind == "message_end":
-            self.usage = _usage((event.get("metadata") or {}).get("usage") or {})
-        if kind == "workflow_finished":
+            self._streamed_text = True
+            text = str(event.get("answer") or "")
+        elif kind == "message_replace":  # output moderation replaced the whole answer
+            self.parts = []
+            text = str(event.get("answer") or "")
+        elif kind == "text_chunk":
+            self._streamed_text = True
+            text = str((event.get("data") or {}).get("text") or "")
+        elif kind == "message_end":
+            self.usage = split_usage((event.get("metadata") or {}).get("usage") or {})
+        elif kind == "workflow_finished":
             data = event.get("data") or {}
             if self.usage is None and data.get("total_tokens") is not None:
-                self.usage = {"prompt_tokens": 0, "completion_tokens": data["total_tokens"],
-                              "total_tokens": data["total_tokens"]}
-            if not self.streamed_text and "conversation_id" not in event:
-                return invoke.output_text(data.get("outputs") or {})
-        return ""
+                self.usage = total_only_usage(data["total_tokens"])
+            if not self._streamed_text and "conversation_id" not in event:
+                text = invoke.output_text(data.get("outputs") or {})
+        if text:
+            self.parts.append(text)
+        return text
 
-    def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-                "conversation_id": self.conversation_id}
-
-    def whole(self, text: str) -> dict:
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "stop"}],
-                "usage": self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "conversation_id": self.conversation_id}
+    def usage_or_zero(self) -> dict:
+        return self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
-def run(session, app_id: str, body: ChatCompletionRequest, settings: Settings):
-    """Start the app (any type) in streaming mode; its first event is known when this returns."""
-    text = prompt(body, settings)
-    request = ChatRequest(query=text, inputs=inputs(text, settings), conversation_id=body.dify_conversation_id(),
-                          user=body.user)
-    return invoke.chat(session, app_id, request, expect=None)
+def split_usage(usage: dict) -> dict:
+    """Dify's message usage (chat, agent, chatflow and completion apps report prompt and completion apart)."""
+    prompt, completion = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": _count(usage.get("total_tokens")) or prompt + completion}
 
 
-def respond(body: ChatCompletionRequest, events: Iterator[dict]) -> Response:
-    if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return Response(stream(events, body.model, include_usage), content_type="text/event-stream; charset=utf-8",
-                        headers=STREAM_HEADERS)
-    return json_response(blocking(events, body.model))
+def total_only_usage(total: object) -> dict:
+    """Workflow apps report a total only: it is not split, rather than all called completion."""
+    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": _count(total)}
 
 
-def blocking(events: Iterator[dict], model: str) -> dict:
-    completion = Completion(model)
+def _count(value: object) -> int:
     try:
-        text = "".join(completion.text_of(event) for event in events)
-    except Exception as e:
-        raise as_duck_error(e) from None
-    return completion.whole(text)
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
-def stream(events: Iterator[dict], model: str, include_usage: bool) -> Iterator[bytes]:
-    """SSE frames of chat.completion.chunk objects, ending with `data: [DONE]`."""
-    completion = Completion(model)
+def remember(session, started: Run, answer: Answer) -> None:
+    """After a whole answer: the caller's next history that extends this one continues the conversation."""
+    openai_memory.remember(session.storage, started.plan, answer.text, answer.conversation_id)
+
+
+def sse(data: dict, event: str | None = None) -> bytes:
+    """One Server-Sent Event frame (with an `event:` line when named, as the Responses API sends)."""
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + encoders.SSE.encode(data)
+
+
+def keepalive_events(events: Iterator[dict]) -> Iterator[dict | object]:
+    """The app's events, with encoders.PING whenever it is silent (sent as an SSE comment, which clients skip)."""
+    return encoders.with_keepalive(events)
+
+
+SSE_PING = b": ping\n\n"
+
+
+def models(session, settings: Settings) -> dict:
+    return {"object": "list", "data": [model(session, app_id) for app_id in served(settings)]}
+
+
+def model(session, app_id: str) -> dict:
+    """A model object: `created` is when Duck first saw the app answer, else when this plugin was built."""
+    seen = app_modes.lookup(session.storage, app_id)
+    return {"id": app_id, "object": "model", "created": seen["seen"] if seen else _PLUGIN_CREATED, "owned_by": "dify"}
+
+
+def _plugin_created() -> int:
+    created = routes.load("manifest.yaml").get("created_at")
+    if isinstance(created, datetime.datetime):
+        return int(created.timestamp())
     try:
-        opened = False
-        for event in encoders.with_keepalive(events):
-            if event is encoders.PING:
-                yield b": ping\n\n"  # an SSE comment: OpenAI clients skip it
-                continue
-            text = completion.text_of(event)
-            if not opened:  # OpenAI's first chunk names the role; ids are known from the first event
-                yield _frame(completion.chunk({"role": "assistant", "content": ""}))
-                opened = True
-            if text:
-                yield _frame(completion.chunk({"content": text}))
-        yield _frame(completion.chunk({}, "stop"))
-        if include_usage:
-            yield _frame({**completion.chunk({}), "choices": [], "usage": completion.usage})
-    except Exception as e:  # the status is already sent: the error becomes the last chunk
-        yield _frame(error_body(as_duck_error(e)))
-    yield b"data: [DONE]\n\n"
+        return int(datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return 0
 
 
-def _frame(data: dict) -> bytes:
-    return encoders.SSE.encode(data)
-
-
-def _usage(usage: dict) -> dict:
-    return {key: int(usage.get(key) or 0) for key in ("prompt_tokens", "completion_tokens", "total_tokens")}
+_PLUGIN_CREATED = _plugin_created()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 
 from pydantic import BaseModel
 
-from duck import openai
+from duck import openai_chat, openai_responses
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 from duck.routes import plugin_identity
 
@@ -32,8 +33,11 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/apps/{app_id}/files/upload", "post", "Upload a file (multipart, part `file`) for a file input", None, "upload"),
     ("/duck/{app_id}", "get", "A chat answer as streamed plain text (the hello world)", None, "text"),
     ("/health", "get", "Liveness", None, "public"),
-    ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai.ChatCompletionRequest, "openai"),
+    ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai_chat.ChatCompletionRequest, "openai"),
     ("/v1/models", "get", "The apps served as OpenAI models", None, "openai-json"),
+    ("/v1/models/{model_id}", "get", "One app served as an OpenAI model", None, "openai-model"),
+    ("/v1/responses", "post", "OpenAI Responses API (one assistant message per response)",
+     openai_responses.ResponsesRequest, "openai"),
     ("/openapi.json", "get", "This document", None, "public"),
     ("/hooks/{app_id}", "post", "A webhook delivery (GitHub, Stripe, Slack, Discord, Shopify, Standard Webhooks), "
      "signed by its sender, run once", None, "hook"),
@@ -94,10 +98,13 @@ def _operation_id(method: str, path: str) -> str:
     return method + "_" + "_".join(words)
 
 
+_PATH_PARAMETERS = {"app_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}
+
+
 def _parameters(path: str, family: str) -> list[dict]:
-    parameters = [{"name": "app_id", "in": "path", "required": True,
-                   "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}] \
-        if "{app_id}" in path else []
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": _PATH_PARAMETERS.get(name, {"type": "string", "minLength": 1})}
+                  for name in re.findall(r"\{(\w+)\}", path)]
     if family == "text":
         parameters.append({"name": "query", "in": "query", "required": True, "schema": {"type": "string"}})
     return parameters
@@ -115,6 +122,7 @@ _DESCRIPTIONS = {400: "Invalid request, or the app's mode does not match the rou
                  500: "Internal error", 502: "The app produced nothing", 503: "Endpoint not configured",
                  504: "The app did not answer in time"}
 _RUN_ERRORS = [400, 401, 404, 413, 415, 429, 500, 502, 503, 504]
+_OPENAI_ERRORS = {"openai": _RUN_ERRORS, "openai-json": [401, 413, 503], "openai-model": [401, 404, 413, 503]}
 
 
 def _responses(family: str) -> dict:
@@ -144,5 +152,4 @@ def _responses(family: str) -> dict:
         ok_content["text/event-stream"] = {"schema": {**STREAM, "description":
                                                       "chat.completion.chunk frames, then `data: [DONE]`"}}
     return {"200": {"description": "OK", "content": ok_content},
-            **_errors("OpenAIError", [400, 401, 404, 413, 415, 429, 500, 502, 503, 504] if family == "openai"
-                      else [401, 413, 503])}
+            **_errors("OpenAIError", _OPENAI_ERRORS[family])}

@@ -10,16 +10,16 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
-CATCH_ALL = "/<path:rest>"
+CATCH_ALL = "/<path:rest>"  # the fallback; "/v1/<path:rest>" is the OpenAI API's own
 
 
-def _load(relative: str) -> dict:
+def load(relative: str) -> dict:
     return yaml.safe_load((PLUGIN_ROOT / relative).read_text()) or {}
 
 
 def plugin_identity() -> tuple[str, str]:
     """The plugin's name and version, from manifest.yaml."""
-    manifest = _load("manifest.yaml")
+    manifest = load("manifest.yaml")
     return str(manifest.get("name", "")), str(manifest.get("version", ""))
 
 
@@ -27,10 +27,10 @@ def plugin_identity() -> tuple[str, str]:
 def declared_routes() -> Map:
     """Every declared (path, method) except the catch-all fallback rules."""
     rules = []
-    for group_path in _load("manifest.yaml")["plugins"]["endpoints"]:
-        for spec_path in _load(group_path)["endpoints"]:
-            spec = _load(spec_path)
-            if spec["path"] != CATCH_ALL:
+    for group_path in load("manifest.yaml")["plugins"]["endpoints"]:
+        for spec_path in load(group_path)["endpoints"]:
+            spec = load(spec_path)
+            if not spec["path"].endswith(CATCH_ALL):
                 rules.append(Rule(spec["path"], methods=[spec["method"]]))
     return Map(rules)
 

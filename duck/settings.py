@@ -24,7 +24,7 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     signing_secret: str | None = None
     openai_models: tuple[str, ...] = ()
-    openai_memory: str = "last_message"
+    openai_memory: str = "auto"
     openai_input_variable: str | None = None
     webhook_provider: str | None = None
     webhook_secret: str | None = None
@@ -47,7 +47,7 @@ def parse_settings(raw: Mapping | None) -> Settings:
         max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES_CEILING),
         signing_secret=_text(raw.get("signing_secret")) or None,
         openai_models=_list(raw.get("openai_models")),
-        openai_memory="transcript" if _text(raw.get("openai_memory")) == "transcript" else "last_message",
+        openai_memory=_choice(raw.get("openai_memory"), ("auto", "last_message", "transcript")),
         openai_input_variable=_text(raw.get("openai_input_variable")) or None,
         webhook_provider=_choice(raw.get("webhook_provider"), WEBHOOK_PROVIDERS),
         webhook_secret=_text(raw.get("webhook_secret")) or None,
@@ -73,6 +73,12 @@ def _text(value: object) -> str:
     if isinstance(value, int | float | str):
         return str(value).strip()
     return ""
+
+
+def _choice(value: object, choices: tuple[str, ...]) -> str:
+    """A select setting: one of `choices`, the first (the default) when unset or unknown."""
+    text = _text(value)
+    return text if text in choices else choices[0]
 
 
 def _app_id(value: object) -> str | None:

@@ -1,7 +1,7 @@
 from dify_plugin import Endpoint
 
 import duck
-from duck import openai
+from duck import openai, openai_chat
 
 
 class ChatCompletions(Endpoint):
@@ -10,6 +10,6 @@ class ChatCompletions(Endpoint):
     @openai.handler
     def _invoke(self, r, values, settings):
         duck.authenticate(r, settings)
-        body = duck.parse_body(r, openai.ChatCompletionRequest)
-        app_id = duck.allowed_app(settings, openai.resolve_model(body, settings))
-        return openai.respond(body, openai.run(self.session, app_id, body, settings))
+        body = duck.parse_body(r, openai_chat.ChatCompletionRequest)
+        app_id = duck.allowed_app(settings, openai.resolve_model(body.model, settings))
+        return openai_chat.respond(self.session, body, openai_chat.start(self.session, app_id, body, settings))

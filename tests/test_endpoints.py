@@ -58,7 +58,7 @@ def test_conversation_continues(call):
 def test_agent_blocking_is_streamed_and_aggregated(call):
     reply = call("POST", "/apps/demo-agent/chat-messages", {"query": "Hi", "response_mode": "blocking"})
     body = json.loads(reply.body)
-    assert reply.status == 200 and body["mode"] == "agent-chat"
+    assert reply.status == 200 and body["mode"] == "chat"  # the value Dify documents for blocking chat answers
     assert body["answer"] == "Hi there! You said: Hi (turn 1)"
     assert body["metadata"]["usage"]["total_tokens"] > 0 and body["id"] == body["message_id"]
 

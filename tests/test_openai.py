@@ -6,7 +6,7 @@ import openai as openai_sdk
 import pytest
 
 from devkit.harness import Runtime
-from duck import openai
+from duck import openai, openai_chat
 from duck.errors import DuckError
 from duck.settings import Settings
 from tests.conftest import API_KEY
@@ -15,48 +15,61 @@ KEY = Settings(api_key="k")
 
 
 def request(**fields):
-    return openai.ChatCompletionRequest.model_validate({"model": "m", **fields})
-
-
-TURNS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-         {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": [{"type": "text", "text": "More"}]}]
-
-
-def test_prompt_memory_modes():
-    assert openai.prompt(request(messages=TURNS), KEY) == "More"
-    transcript = Settings(api_key="k", openai_memory="transcript")
-    assert openai.prompt(request(messages=TURNS), transcript) == (
-        "system: Be brief.\n\nuser: Hi\n\nassistant: Hello!\n\nuser: More")
-    # A continued Dify conversation already remembers; only the new message goes.
-    assert openai.prompt(request(messages=TURNS, metadata={"conversation_id": "c"}), transcript) == "More"
-    with pytest.raises(DuckError, match="at least one user message"):
-        openai.prompt(request(messages=[{"role": "system", "content": "x"}]), KEY)
+    return openai_chat.ChatCompletionRequest.model_validate({"model": "m", **fields})
 
 
 def test_model_resolution():
-    assert openai.resolve_model(request(messages=TURNS), KEY) == "m"
+    assert openai.resolve_model("m", KEY) == "m"
     for settings in (Settings(api_key="k", app_id="pinned"), Settings(api_key="k", openai_models=("a", "b"))):
         with pytest.raises(DuckError) as e:
-            openai.resolve_model(request(messages=TURNS), settings)
+            openai.resolve_model("m", settings)
         assert e.value.code == "app_not_found" and "'m'" in e.value.message
-    assert openai.models(Settings(api_key="k", openai_models=("a", "b")))["data"][1]["id"] == "b"
+
+
+@pytest.mark.parametrize("fields, param", [
+    ({"n": 2}, "n"), ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+    ({"functions": [{"name": "f"}]}, "functions"), ({"tool_choice": "required"}, "tool_choice"),
+    ({"logprobs": True}, "logprobs"), ({"top_logprobs": 3}, "logprobs"),
+    ({"response_format": {"type": "json_object"}}, "response_format"), ({"modalities": ["audio"]}, "modalities"),
+    ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages[0]"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+     "messages[0].content"),
+])
+def test_parameters_a_dify_app_cannot_honour_are_refused(fields, param):
+    body = request(**{"messages": [{"role": "user", "content": "x"}], **fields})
+    with pytest.raises(DuckError) as e:
+        openai_chat.refuse_unsupported(body)
+    assert e.value.status == 400 and openai.error_body(e.value)["error"]["param"] == param
+
+
+def test_harmless_parameters_pass():
+    openai_chat.refuse_unsupported(request(messages=[{"role": "user", "content": "x"}], n=1, tool_choice="none",
+                                           logprobs=False, response_format={"type": "text"}, temperature=0.2))
 
 
 def test_error_shape():
     response = openai.error_response(DuckError(404, "app_not_found", "nope"))
     assert response.status_code == 404
     assert json.loads(response.get_data()) == {
-        "error": {"message": "nope", "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+        "error": {"message": "nope", "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}
     assert json.loads(openai.error_response(DuckError(401, "unauthorized", "x")).get_data())["error"]["code"] == (
         "invalid_api_key")
 
 
 def test_workflow_outputs_become_the_answer_when_nothing_streamed():
-    completion = openai.Completion("wf")
+    answer = openai.Answer()
     finished = {"event": "workflow_finished", "workflow_run_id": "r",
                 "data": {"outputs": {"summary": "done"}, "total_tokens": 7}}
-    assert completion.text_of(finished) == "done"
-    assert completion.usage == {"prompt_tokens": 0, "completion_tokens": 7, "total_tokens": 7}
+    assert answer.text_of(finished) == "done"
+    # A workflow reports a total only: it is not passed off as completion tokens.
+    assert answer.usage == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 7}
+
+
+def test_usage_is_split_as_dify_reports_it():
+    answer = openai.Answer()
+    answer.text_of({"event": "message_end", "conversation_id": "c", "message_id": "m",
+                    "metadata": {"usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}}})
+    assert answer.usage == {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
 
 
 def chunks(reply):
@@ -88,7 +101,9 @@ def test_errors_are_openai_shaped(call):
     assert unauthorized.status == 401 and json.loads(unauthorized.body)["error"]["code"] == "invalid_api_key"
     mid_stream = call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
                                                       "messages": [{"role": "user", "content": "/fail during"}]})
-    assert chunks(mid_stream)[-1]["error"]["code"] == "completion_request_error"
+    # A model failing mid-answer is a server error for OpenAI clients, whatever status Dify gave it.
+    assert chunks(mid_stream)[-1]["error"] == {"code": "completion_request_error", "type": "server_error", "param": None,
+                                               "message": "[demo] The model failed in the middle of its answer."}
 
 
 def test_pinned_endpoint_refuses_other_models(call):

@@ -45,7 +45,7 @@ def test_every_route_over_http(runtime):
                                  json={"inputs": {"text": "c"}, "response_mode": "blocking"})
         assert completion.json()["answer"] == "A short note about c."
         assert client.post("/apps/demo-agent/run", json={"query": "a", "response_mode": "blocking"}).json()[
-            "mode"] == "agent-chat"
+            "mode"] == "chat"
         assert client.get("/apps/demo-chat/parameters").json()["opening_statement"] == "Hello! Ask me anything."
         assert client.get("/duck/demo-chat", params={"query": "q"}).text == "Hi there! You said: q (turn 1)"
         assert client.get("/health").json()["status"] == "ok"
