@@ -4,9 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5002
 
-.PHONY: setup serve test bench clean
+.PHONY: setup browser serve test bench clean
 
-setup: $(VENV)/.installed
+setup: browser $(VENV)/.installed
+
+# Headless Chromium and its driver for the playground's browser tests (Debian packages; CI runs as root).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y chromium chromium-driver)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "dify_plugin 0.10.2 needs Python 3.12 or newer; found " + sys.version.split()[0])'
@@ -24,4 +29,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts

@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from duck import openai_chat, openai_responses
+from duck import openai_chat, openai_responses, static
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 from duck.routes import plugin_identity
 
@@ -41,6 +41,9 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/openapi.json", "get", "This document", None, "public"),
     ("/hooks/{app_id}", "post", "A webhook delivery (GitHub, Stripe, Slack, Discord, Shopify, Standard Webhooks), "
      "signed by its sender, run once", None, "hook"),
+    ("/playground", "get", "A page to try the apps in a browser (no key to load it; its calls carry the key typed in)",
+     None, "page"),
+    ("/playground/{asset}", "get", "The playground page's script and style sheet", None, "asset"),
 ]
 
 
@@ -63,7 +66,7 @@ def _document() -> dict:
         parameters = _parameters(path, family)
         if parameters:
             operation["parameters"] = parameters
-        if family == "public":
+        if family in ("public", "page", "asset"):
             operation["security"] = []
         if family == "hook":
             operation["security"] = []  # the sender's own signature, checked per webhook_provider
@@ -98,7 +101,8 @@ def _operation_id(method: str, path: str) -> str:
     return method + "_" + "_".join(words)
 
 
-_PATH_PARAMETERS = {"app_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}
+_PATH_PARAMETERS = {"app_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+                    "asset": {"type": "string", "enum": sorted(static.ASSETS)}}
 
 
 def _parameters(path: str, family: str) -> list[dict]:
@@ -147,6 +151,13 @@ def _responses(family: str) -> dict:
     if family == "public":
         return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
                 **_errors("Error", [413, 503])}
+    if family == "page":
+        return {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                **_errors("Error", [413, 503])}
+    if family == "asset":
+        return {"200": {"description": "The file", "content": {
+            "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
+                **_errors("Error", [404, 413, 503])}
     ok_content = {"application/json": {"schema": ANY_OBJECT}}
     if family == "openai":
         ok_content["text/event-stream"] = {"schema": {**STREAM, "description":

@@ -1,0 +1,11 @@
+from dify_plugin import Endpoint
+
+from duck import handler, static
+
+
+class Playground(Endpoint):
+    """GET /playground and /playground/<asset>: a page to try the apps; no key to load it."""
+
+    @handler
+    def _invoke(self, r, values, settings):
+        return static.page() if "asset" not in values else static.asset(values["asset"])
