@@ -59,7 +59,7 @@ async function getJson(path) {
 
 function describe(error) {
   if (error instanceof ApiError) return `${error.status} ${error.code}: ${error.message}`;
-  return `The request failed before an answer: ${error.message}`;
+  return `The request failed: ${error.message}`;
 }
 
 function hintFor(error, mode) {
@@ -296,6 +296,7 @@ async function run(event) {
   const exchange = newExchange(request.body.query || "");
   if (takesQuery(mode)) $("#query").value = "";
   state.controller = new AbortController();
+  $("#runs").setAttribute("aria-busy", "true");  // screen readers read the answer once it is whole
   $("#run").disabled = true;
   $("#stop").disabled = false;
   let detected = "";
@@ -322,6 +323,7 @@ async function run(event) {
     else exchange.fail(describe(error));
   } finally {
     state.controller = null;
+    $("#runs").setAttribute("aria-busy", "false");
     $("#run").disabled = false;
     $("#stop").disabled = true;
     if (mode === "auto" && detected) adoptMode(detected);
