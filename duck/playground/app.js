@@ -72,6 +72,7 @@ function hintFor(error, mode) {
   if (["not_chat_app", "not_workflow_app", "app_unavailable"].includes(error.code)) {
     return "The app type does not match this route: choose another type above, or Detect it.";
   }
+  if (error.code === "completion_apps_unsupported") return "";  // Duck's message says it all
   if (error.status === 500 && mode === "completion") return COMPLETION_HINT;
   if (error.status === 500 && mode === "auto") return "If this is a Completion app: " + COMPLETION_HINT;
   return "";
