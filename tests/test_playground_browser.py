@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -103,13 +104,37 @@ def snippet(browser, tab):
     return browser.execute_script(f"return document.querySelector('#snippet-{tab} pre').textContent")
 
 
-def run_copied_curl(command, served):
+def unmask(code, served):
     mask = "••••" + served.api_key[-4:]
-    assert mask in command and served.api_key not in command
-    done = subprocess.run(["bash", "-c", command.replace(mask, served.api_key)], capture_output=True, text=True,
-                          timeout=30, check=True)
-    events = [json.loads(line[6:]) for line in done.stdout.splitlines() if line.startswith("data: ")]
+    assert mask in code and served.api_key not in code
+    return code.replace(mask, served.api_key)
+
+
+def answer_of(sse_text):
+    events = [json.loads(line.removeprefix("data: ")) for line in sse_text.splitlines()
+              if line.startswith(("data: ", "{"))]
     return "".join(e.get("answer", "") for e in events if e["event"] in ("message", "agent_message"))
+
+
+def run_copied_curl(command, served):
+    done = subprocess.run(["bash", "-c", unmask(command, served)], capture_output=True, text=True, timeout=30,
+                          check=True)
+    return answer_of(done.stdout)
+
+
+def run_python_snippet(code, served):
+    done = subprocess.run([sys.executable, "-c", unmask(code, served)], capture_output=True, text=True,
+                          timeout=30, check=True)
+    return answer_of(done.stdout)  # the snippet prints each event's JSON on its own line
+
+
+def run_js_snippet(browser, code, served):
+    """The fetch snippet, run in the page as written (console.log collected)."""
+    chunks = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1], chunks = [];"
+        "const console = {log: (chunk) => chunks.push(chunk)};"
+        f"(async () => {{ {unmask(code, served)} }})().then(() => done(chunks), (e) => done(['failed: ' + e]));")
+    return answer_of("".join(chunks))
 
 
 def test_page_loads_with_its_script_and_style_and_no_console_errors(browser, served):
@@ -127,6 +152,7 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
     assert find(browser, "#runs .opening").text == "Hello! Ask me anything."
     assert Select(find(browser, "#mode")).first_selected_option.get_attribute("value") == "auto"
     find(browser, "#input-0").send_keys("Ana")
+    Select(find(browser, "#input-1")).select_by_value("formal")
     query = find(browser, "#query")
     query.send_keys("one two three four five six seven eight")
     query.send_keys(Keys.CONTROL, Keys.ENTER)
@@ -142,7 +168,7 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
         if done and seen:
             break
         time.sleep(0.03)
-    answer = "Hi Ana! You said: one two three four five six seven eight (turn 1)"
+    answer = "Good day Ana! You said: one two three four five six seven eight (turn 1)"
     assert seen[-1] == answer
     assert len(seen) >= 4, seen  # it grew piece by piece
     assert all(later.startswith(earlier) for earlier, later in zip(seen, seen[1:]))
@@ -155,7 +181,8 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
     assert curl == snippet(browser, "curl")
     assert f"{served.base_url}/apps/demo-chat/run" in curl
     assert run_copied_curl(curl, served) == answer
-    assert "httpx.stream" in snippet(browser, "python") and "TextDecoderStream" in snippet(browser, "js")
+    assert run_python_snippet(snippet(browser, "python"), served) == answer
+    assert run_js_snippet(browser, snippet(browser, "js"), served) == answer
     find(browser, "#tab-curl").send_keys(Keys.ARROW_RIGHT)  # the tabs follow the arrow keys
     assert find(browser, "#snippet-python").is_displayed() and not find(browser, "#snippet-curl").is_displayed()
     assert browser.switch_to.active_element == find(browser, "#tab-python")
@@ -170,7 +197,7 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
          and "(turn 2)" in last_exchange(browser).text and finished(browser))
     assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".user").text == "And again"
     assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text == \
-        "Hi Ana! You said: And again (turn 2)"
+        "Good day Ana! You said: And again (turn 2)"
     assert "/apps/demo-chat/chat-messages" in snippet(browser, "curl")
     assert '"conversation_id"' in snippet(browser, "curl")
     assert console_errors(browser) == []
@@ -280,3 +307,43 @@ def test_the_pinned_app_opens_by_itself(browser):
         assert find(browser, "#apps-hint").text == "This endpoint serves: demo-workflow."
     finally:
         pinned.stop()
+
+
+# Every input type of Dify's user_input_form (the demo apps use only some): the endpoint's answer to
+# /parameters is replaced in the page, and the request the form builds is read from the curl preview.
+EVERY_INPUT_TYPE = {"user_input_form": [
+    {"text-input": {"type": "text-input", "variable": "name", "label": "Name", "required": True, "max_length": 8}},
+    {"paragraph": {"type": "paragraph", "variable": "notes", "label": "Notes", "required": False}},
+    {"select": {"type": "select", "variable": "tone", "label": "Tone", "options": ["calm", "loud"]}},
+    {"number": {"type": "number", "variable": "count", "label": "Count", "default": 2}},
+    {"checkbox": {"type": "checkbox", "variable": "agree", "label": "Agree"}},
+    {"file-list": {"type": "file-list", "variable": "docs", "label": "Docs", "max_length": 3}},
+    {"json_object": {"type": "json_object", "variable": "extra", "label": "Extra"}},
+]}
+
+
+def test_every_input_type_renders_labelled_and_builds_the_inputs(browser, served):
+    open_page(browser, served)
+    browser.execute_script("""
+        const form = arguments[0], realFetch = window.fetch;
+        window.fetch = (url, init) => String(url).endsWith("/parameters")
+            ? Promise.resolve(new Response(JSON.stringify(form), {headers: {"Content-Type": "application/json"}}))
+            : realFetch(url, init);""", EVERY_INPUT_TYPE)
+    open_app(browser, served, "demo-chat")
+    controls = browser.find_elements(By.CSS_SELECTOR, "#inputs input, #inputs textarea, #inputs select")
+    kinds = [(c.tag_name, c.get_attribute("type")) for c in controls]
+    assert kinds == [("input", "text"), ("textarea", "textarea"), ("select", "select-one"), ("input", "number"),
+                     ("input", "checkbox"), ("input", "file"), ("textarea", "textarea")]
+    for control in controls:
+        assert find(browser, f"label[for='{control.get_attribute('id')}']").text
+    assert controls[0].get_attribute("maxlength") == "8" and controls[3].get_attribute("value") == "2"
+    assert controls[5].get_attribute("multiple") == "true"
+    controls[0].send_keys("Ana")
+    Select(controls[2]).select_by_value("loud")
+    controls[3].clear()
+    controls[3].send_keys("3")
+    controls[4].send_keys(Keys.SPACE)  # a checkbox toggles from the keyboard
+    controls[6].send_keys('{"k": [1, true]}')
+    body = json.loads(re.search(r"-d '(.*)'$", snippet(browser, "curl"), re.S).group(1))
+    assert body["inputs"] == {"name": "Ana", "tone": "loud", "count": 3, "agree": True, "extra": {"k": [1, True]}}
+    assert '"count": 3' in snippet(browser, "python") and '"agree": True' in snippet(browser, "python")

@@ -192,7 +192,8 @@ function inputControl(type, spec, id) {
     control = el("input", {id, type: "text"});
   }
   if (spec.max_length && control.tagName !== "SELECT" && type !== "number") control.maxLength = spec.max_length;
-  if (typeof spec.default === "string" && spec.default && control.type !== "file") control.value = spec.default;
+  const simpleDefault = ["string", "number"].includes(typeof spec.default) && spec.default !== "";
+  if (simpleDefault && !["file", "checkbox"].includes(control.type)) control.value = String(spec.default);
   return control;
 }
 
