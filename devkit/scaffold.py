@@ -21,7 +21,7 @@ ALWAYS = ["health", "fallback"]
 COPIED = ["main.py", "requirements.txt", "requirements-dev.txt", "Makefile", "pytest.ini", ".python-version",
           ".difyignore", ".env.example", ".gitignore", ".ci/run", "duck", "devkit"]
 COPIED_TESTS = ["conftest.py", "test_settings.py", "test_auth.py", "test_models.py", "test_encoders.py",
-                "test_responses.py", "test_invoke.py", "test_manifest.py"]
+                "test_responses.py", "test_streaming.py", "test_invoke.py", "test_manifest.py"]
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _ENDPOINT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 

@@ -3,7 +3,7 @@
 from duck import invoke
 from duck.auth import allowed_app, authenticate, authorize, sign
 from duck.errors import DuckError
-from duck.handler import handler, upload_handler
+from duck.handler import handler, public_handler, runtime, upload_handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
 from duck.responses import json_response, respond, text_stream
 from duck.routes import plugin_identity
@@ -27,7 +27,9 @@ __all__ = [
     "invoke",
     "json_response",
     "parse_body",
+    "public_handler",
     "respond",
+    "runtime",
     "sign",
     "text_stream",
     "upload_handler",

@@ -14,6 +14,9 @@ logger = logging.getLogger("duck")
 _DIFY_ERROR = re.compile(r"status code: (\d{3}) and respond with: (\{.*\})\s*$", re.S)
 _TIMEOUT = "invocation exited without response"
 _PERMISSION = "permission denied"
+# The daemon closes Dify's response after DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT (240 s) and reports the
+# read error so (`internal/core/io_tunnel/backwards_invocation/task.go`, executeDifyInvocationAppTask).
+_STREAM_CUT = "read app failed"
 
 
 def dify_error(error: Exception, expect: str | None) -> DuckError:
@@ -34,6 +37,10 @@ def dify_error(error: Exception, expect: str | None) -> DuckError:
         return DuckError(status, code, message)
     if _TIMEOUT in text:
         return DuckError(504, "gateway_timeout", "The app did not answer in time.")
+    if text.startswith(_STREAM_CUT):
+        logger.warning("app stream cut: %s", text)
+        return DuckError(504, "app_stream_timeout", "The app's answer was cut off before it ended: the Dify "
+                         "plugin daemon ends an app stream read by a plugin after 240 s.")
     if _PERMISSION in text:
         logger.error("app invocation refused by Dify: %s", text)
         return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")

@@ -1,23 +1,14 @@
-"""Wire encodings for app events: SSE frames, NDJSON lines, JSON bodies, keep-alives, chunking."""
+"""Wire encodings for app events: SSE frames, NDJSON lines, plain text, JSON bodies."""
 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import gevent
 import orjson
-from gevent.queue import Queue
 
-# The daemon kills a plugin whose stdout line passes 5 MiB; a chunk is hex-encoded (x2) on that line.
-MAX_CHUNK_BYTES = 1024 * 1024
-# The Service API pings every 10 s; the variable exists so that tests need not wait that long.
-KEEPALIVE_SECONDS = float(os.environ.get("DUCK_KEEPALIVE_SECONDS", "10"))
-PING = object()  # stands for "the app was silent for KEEPALIVE_SECONDS" in an event stream
-_END = object()
+from duck.dify_errors import as_duck_error, error_event, from_error_event
 
 
 def dumps(value: object) -> bytes:
@@ -30,7 +21,7 @@ def dumps(value: object) -> bytes:
 
 @dataclass(frozen=True)
 class Framing:
-    """How one event becomes one chunk on the wire: prefix + JSON + suffix."""
+    """How one event is written: prefix + JSON + suffix; `ping` keeps an idle stream alive."""
 
     content_type: str
     prefix: bytes
@@ -40,61 +31,40 @@ class Framing:
     def encode(self, event: dict) -> bytes:
         return self.prefix + dumps(event) + self.suffix
 
+    def render(self, events: Iterable[dict]) -> Iterator[bytes]:
+        """Each event as it is (Dify's own error events included); a failure as a last error event."""
+        # The hot loop of every stream: names bound locally, orjson called directly.
+        prefix, suffix, fast_dumps = self.prefix, self.suffix, orjson.dumps
+        try:
+            for event in events:
+                try:
+                    yield prefix + fast_dumps(event) + suffix
+                except TypeError:
+                    yield self.encode(event)
+        except Exception as e:  # the status is already sent: the error becomes the stream's last event
+            yield self.encode(error_event(as_duck_error(e)))
+
 
 SSE = Framing("text/event-stream", b"data: ", b"\n\n", b"event: ping\n\n")
 NDJSON = Framing("application/x-ndjson", b"", b"\n", b'{"event":"ping"}\n')
 
 
-def chunks(data: bytes, size: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
-    """Split data into pieces no larger than size (one piece when it already fits)."""
-    if len(data) <= size:
-        yield data
-        return
-    view = memoryview(data)
-    for start in range(0, len(data), size):
-        yield bytes(view[start : start + size])
+class Text:
+    """A chat answer as plain text: what the `/duck` route sends. Plain text has no ping."""
 
+    content_type = "text/plain"
+    ping = b""
 
-def with_keepalive(events: Iterable, interval: float = KEEPALIVE_SECONDS) -> Iterator:
-    """Yield the events, and PING each time none arrived for `interval` seconds.
-
-    A helper greenlet reads the app and always runs to the end of the stream: the protocol cannot
-    cancel an app run, so a caller who leaves must not strand the reader. A second one wakes only
-    when a ping is due, so events pay no timer of their own.
-    """
-    queue: Queue = Queue()
-    last_activity = [time.monotonic()]
-
-    def pump() -> None:
+    @staticmethod
+    def render(events: Iterable[dict]) -> Iterator[bytes]:
         try:
             for event in events:
-                last_activity[0] = time.monotonic()
-                queue.put(event)
-        except BaseException as e:  # handed to the consumer, which decides what the caller sees
-            queue.put(e)
-        finally:
-            ticker.kill(block=False)
-            queue.put(_END)
-
-    def tick() -> None:
-        while True:
-            due = last_activity[0] + interval - time.monotonic()
-            if due > 0:
-                gevent.sleep(due)
-                continue
-            last_activity[0] = time.monotonic()
-            queue.put(PING)
-
-    ticker = gevent.spawn(tick)
-    gevent.spawn(pump)
-    get = queue.get
-    while True:
-        item = get()
-        if type(item) is dict:  # the hot path: one check per event
-            yield item
-        elif item is _END:
-            return
-        elif isinstance(item, BaseException):
-            raise item
-        else:
-            yield item
+                kind = event.get("event")
+                if kind in ("message", "agent_message"):
+                    yield str(event.get("answer") or "").encode()
+                elif kind == "message_replace":  # sent text cannot be taken back: the replacement follows
+                    yield f"\n[replaced] {event.get('answer') or ''}".encode()
+                elif kind == "error":
+                    raise from_error_event(event)
+        except Exception as e:
+            yield f"\n[error] {as_duck_error(e).message}\n".encode()

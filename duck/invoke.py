@@ -1,31 +1,35 @@
 """Calling Dify apps through the SDK's reverse invokers, with Dify's errors made HTTP errors.
 
-Status and headers are fixed once a handler returns, so every call here pulls the first event
-(or the failure) before the handler builds its response.
+Status and headers are fixed once a handler returns, so every call here waits for the first event
+(or the failure) before the handler builds its response; for a stream the wait is bounded, and an
+app that stays silent longer gets a 200 stream whose first event is checked when it comes.
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from duck import app_modes, conversations, encoders, files
+from duck import app_modes, conversations, encoders, files, streaming
 from duck.dify_errors import as_duck_error, dify_error, from_error_event
 from duck.errors import MODE_MISMATCH, DuckError, internal_error
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
 
+logger = logging.getLogger("duck")
+
+
 @dataclass(frozen=True)
 class Stream:
-    """An app's event stream whose first event has already arrived."""
+    """An app's event stream, read ahead; `first` is its first event, or None if the app is still silent."""
 
-    first: dict
-    rest: Iterator[dict]
+    source: streaming.Source
+    first: dict | None
 
     def __iter__(self) -> Iterator[dict]:
-        return itertools.chain((self.first,), self.rest)
+        return iter(self.source)
 
 
 Result = dict | Stream  # a blocking answer, or a stream
@@ -42,11 +46,14 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
     def call(mode: str):
         return session.app.chat.invoke(app_id, body.query, body.inputs, mode, body.conversation_id, body.user)
 
-    result = _run(call, body.response_mode, expect, _Learner(session, app_id, expect))
-    if body.user and not body.conversation_id:
-        first = result if isinstance(result, dict) else result.first
-        conversations.record_owner(session.storage, app_id, first.get("conversation_id"), body.user)
-    return result
+    learn = _Learner(session, app_id, expect)
+
+    def on_first(first: dict) -> None:  # for a slow app this runs after the response started
+        learn(first)
+        if body.user and not body.conversation_id:
+            conversations.record_owner(session.storage, app_id, first.get("conversation_id"), body.user)
+
+    return _run(call, body.response_mode, expect, on_first)
 
 
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
@@ -136,6 +143,13 @@ def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable
 
 
 def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None]) -> Stream:
+    source = streaming.Source(_checked(call, expect, learn))
+    first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a DuckError
+    return Stream(source, first)
+
+
+def _checked(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None]) -> Iterator[dict]:
+    """The app's events, the first one checked: its failure, or a mode mismatch, as a DuckError."""
     try:
         events = iter(call())
         first = next(events, None)
@@ -146,12 +160,23 @@ def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[
     try:
         if first.get("event") == "error":
             raise from_error_event(first)
-        learn(first)
+        _learn_quietly(learn, first)
         _check_kind(first, expect)
     except DuckError:
         _close(events)  # stop listening for the rest of a stream nobody will read
         raise
-    return Stream(first, events)
+    yield first
+    yield from events
+
+
+def _learn_quietly(learn: Callable[[dict], None], first: dict) -> None:
+    """Storage failures must not fail an app run that succeeded (the app already ran)."""
+    try:
+        learn(first)
+    except DuckError:
+        raise
+    except Exception:
+        logger.exception("could not store what the first event taught")
 
 
 def _close(events: Iterator[dict]) -> None:
@@ -181,7 +206,7 @@ def aggregate(events: Iterator[dict]) -> dict:
                 result[key] = event[key]
         if kind in ("message", "agent_message"):
             answer.append(str(event.get("answer") or ""))
-        elif kind == "message_replace":
+        elif kind == "message_replace":  # Dify's output moderation replaced the answer so far
             answer = [str(event.get("answer") or "")]
         elif kind == "message_end":
             result["metadata"] = event.get("metadata") or {}

@@ -121,6 +121,7 @@ class Answer:
     usage: dict | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     parts: list[str] = field(default_factory=list)
+    replaced: bool = False  # Dify's output moderation replaced the answer: the text sent before is void
     _streamed_text: bool = False
 
     @property
@@ -141,10 +142,13 @@ class Answer:
             self._streamed_text = True
             text = str(event.get("answer") or "")
         elif kind == "message_replace":  # output moderation replaced the whole answer
-            self.parts = []
+            self.parts, self.replaced = [], True
             text = str(event.get("answer") or "")
         elif kind == "text_chunk":
             self._streamed_text = True
+            text = str((event.get("data") or {}).get("text") or "")
+        elif kind == "text_replace":  # the same, in a workflow's streamed text
+            self.parts, self.replaced, self._streamed_text = [], True, True
             text = str((event.get("data") or {}).get("text") or "")
         elif kind == "message_end":
             self.usage = split_usage((event.get("metadata") or {}).get("usage") or {})
@@ -157,6 +161,11 @@ class Answer:
         if text:
             self.parts.append(text)
         return text
+
+    @property
+    def finish_reason(self) -> str:
+        """OpenAI's `content_filter` when moderation replaced the answer, else `stop`."""
+        return "content_filter" if self.replaced else "stop"
 
     def usage_or_zero(self) -> dict:
         return self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -192,12 +201,7 @@ def sse(data: dict, event: str | None = None) -> bytes:
     return head + encoders.SSE.encode(data)
 
 
-def keepalive_events(events: Iterator[dict]) -> Iterator[dict | object]:
-    """The app's events, with encoders.PING whenever it is silent (sent as an SSE comment, which clients skip)."""
-    return encoders.with_keepalive(events)
-
-
-SSE_PING = b": ping\n\n"
+SSE_PING = b": ping\n\n"  # the keep-alive of OpenAI streams: an SSE comment, which clients skip
 
 
 def models(session, settings: Settings) -> dict:

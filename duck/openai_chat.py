@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
-from duck import encoders, openai
+from duck import openai
 from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
-from duck.responses import STREAM_HEADERS, json_response
+from duck.responses import json_response, stream_response
 from duck.settings import Settings
 
 
@@ -100,8 +100,8 @@ def start(session, app_id: str, body: ChatCompletionRequest, settings: Settings)
 def respond(session, body: ChatCompletionRequest, started: openai.Run) -> Response:
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return Response(stream(session, started, body.model, include_usage),
-                        content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS)
+        return stream_response(started.events, lambda events: stream(session, started, events, body.model, include_usage),
+                               "text/event-stream", openai.SSE_PING)
     return json_response(blocking(session, started, body.model))
 
 
@@ -121,7 +121,7 @@ class _Completion:
     def whole(self) -> dict:
         return {"id": self.id, "object": "chat.completion", "created": self.answer.created, "model": self.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": self.answer.text},
-                             "finish_reason": "stop"}],
+                             "finish_reason": self.answer.finish_reason}],
                 "usage": self.answer.usage_or_zero(), "conversation_id": self.answer.conversation_id}
 
 
@@ -136,22 +136,25 @@ def blocking(session, started: openai.Run, model: str) -> dict:
     return completion.whole()
 
 
-def stream(session, started: openai.Run, model: str, include_usage: bool) -> Iterator[bytes]:
-    """SSE frames of chat.completion.chunk objects, ending with `data: [DONE]`."""
+def stream(session, started: openai.Run, events: Iterable[dict], model: str, include_usage: bool) -> Iterator[bytes]:
+    """SSE frames of chat.completion.chunk objects, ending with `data: [DONE]`.
+
+    Sent text cannot be taken back: when Dify's moderation replaces the answer, the replacement comes
+    in a chunk marked `"message_replace": true`, and the stream finishes with `content_filter`.
+    """
     completion = _Completion(model)
     try:
         opened = False
-        for event in openai.keepalive_events(started.events):
-            if event is encoders.PING:
-                yield openai.SSE_PING
-                continue
+        for event in events:
             text = completion.answer.text_of(event)
             if not opened:  # OpenAI's first chunk names the role
                 yield openai.sse(completion.chunk({"role": "assistant", "content": ""}))
                 opened = True
-            if text:
+            if event.get("event") in ("message_replace", "text_replace"):
+                yield openai.sse({**completion.chunk({"content": text}), "message_replace": True})
+            elif text:
                 yield openai.sse(completion.chunk({"content": text}))
-        yield openai.sse(completion.chunk({}, "stop"))
+        yield openai.sse(completion.chunk({}, completion.answer.finish_reason))
         if include_usage:
             yield openai.sse({**completion.chunk({}), "choices": [], "usage": completion.answer.usage_or_zero()})
         openai.remember(session, started, completion.answer)

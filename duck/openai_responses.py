@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
-from duck import encoders, openai
+from duck import openai
 from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
-from duck.responses import STREAM_HEADERS, json_response
+from duck.responses import json_response, stream_response
 from duck.settings import Settings
 from duck.store import BoundedMap
 
@@ -206,8 +206,8 @@ class _Response:
 
 def respond(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> Response:
     if body.stream:
-        return Response(stream(session, settings, app_id, body, started),
-                        content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS)
+        return stream_response(started.events, lambda events: stream(session, settings, app_id, body, started, events),
+                               "text/event-stream", openai.SSE_PING)
     return json_response(blocking(session, settings, app_id, body, started))
 
 
@@ -223,7 +223,8 @@ def blocking(session, settings: Settings, app_id: str, body: ResponsesRequest, s
     return response.object("completed", [response.item("completed")])
 
 
-def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> Iterator[bytes]:
+def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run,
+           events: Iterable[dict]) -> Iterator[bytes]:
     """The Responses API's streaming events, each framed as `event: <type>` plus `data: <json>`."""
     response = _Response(body)
     sequence = iter(range(1 << 62))
@@ -234,10 +235,7 @@ def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, sta
     where = {"item_id": response.item_id, "output_index": 0, "content_index": 0}
     try:
         opened = False
-        for app_event in openai.keepalive_events(started.events):
-            if app_event is encoders.PING:
-                yield openai.SSE_PING
-                continue
+        for app_event in events:
             text = response.answer.text_of(app_event)
             if not opened:  # ids and the conversation are known from the first event
                 opened = True

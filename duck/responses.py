@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
-import orjson
 from werkzeug import Request, Response
 
-from duck import encoders
-from duck.dify_errors import as_duck_error, error_event
+from duck import encoders, streaming
 from duck.errors import DuckError
-from duck.invoke import Result
+from duck.invoke import Result, Stream
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def json_response(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = encoders.dumps(data)
-    if len(body) <= encoders.MAX_CHUNK_BYTES:
-        return Response(body, status=status, headers=headers, content_type="application/json")
-    # Only a generator body is sent as several protocol chunks (the SDK buffers anything else).
-    response = Response(encoders.chunks(body), status=status, headers=headers, content_type="application/json")
-    response.headers["Content-Length"] = str(len(body))
-    return response
+    return Response(encoders.dumps(data), status=status, headers=headers, content_type="application/json")
 
 
 def error_response(error: DuckError) -> Response:
@@ -33,7 +25,8 @@ def respond(request: Request, result: Result) -> Response:
     """A blocking answer as JSON; a stream as SSE, or NDJSON when the caller asks for it."""
     if isinstance(result, dict):
         return json_response(result)
-    return stream_response(result, negotiate(request))
+    framing = negotiate(request)
+    return stream_response(result, framing.render, framing.content_type, framing.ping)
 
 
 def negotiate(request: Request) -> encoders.Framing:
@@ -43,39 +36,34 @@ def negotiate(request: Request) -> encoders.Framing:
     return encoders.NDJSON if best == encoders.NDJSON.content_type else encoders.SSE
 
 
-def stream_response(events: Iterator[dict], framing: encoders.Framing) -> Response:
-    return Response(_frames(events, framing), status=200, headers=STREAM_HEADERS,
-                    content_type=f"{framing.content_type}; charset=utf-8")
+def stream_response(stream: Stream, render: Callable[[Iterable[dict]], Iterator[bytes]], content_type: str,
+                    ping: bytes = b"") -> Response:
+    """A streamed 200 for any route: `render` writes the app's events as the route's bytes, and
+    duck/streaming.py decides when they are sent (coalesced, paced, kept alive with `ping`).
+
+    When the app was still silent after the handler's bounded wait, the response starts at once with
+    the ping (or an empty chunk for formats without one) so that the caller sees the status.
+    """
+    opening = None if stream.first is not None else ping
+    return Response(streaming.body(stream, render, ping, opening), status=200, headers=STREAM_HEADERS,
+                    content_type=f"{content_type}; charset=utf-8")
 
 
-def text_stream(pieces: Iterator[str]) -> Response:
-    return Response(_guarded_text(pieces), content_type="text/plain; charset=utf-8", headers=STREAM_HEADERS)
+def text_stream(stream: Stream) -> Response:
+    """A chat answer as plain text (the `/duck` route)."""
+    return stream_response(stream, encoders.Text.render, encoders.Text.content_type)
 
 
-def _frames(events: Iterator[dict], framing: encoders.Framing) -> Iterator[bytes]:
-    # The hot loop of every stream: names bound locally, orjson called directly (about 0.6 us an event).
-    prefix, suffix, limit, keepalive = framing.prefix, framing.suffix, encoders.MAX_CHUNK_BYTES, encoders.PING
-    fast_dumps = orjson.dumps
-    try:
-        for event in encoders.with_keepalive(events):
-            if event is keepalive:
-                yield framing.ping
-                continue
-            try:
-                frame = prefix + fast_dumps(event) + suffix
-            except TypeError:
-                frame = framing.encode(event)
-            if len(frame) <= limit:
-                yield frame
-            else:
-                yield from encoders.chunks(frame)
-    except Exception as e:  # the status is already sent: the error becomes the stream's last event
-        yield framing.encode(error_event(as_duck_error(e)))
+def within_chunk_limit(response: Response) -> Response:
+    """Make sure no piece of the body passes MAX_CHUNK_BYTES: every handler's response passes here.
 
-
-def _guarded_text(pieces: Iterator[str]) -> Iterator[bytes]:
-    try:
-        for piece in pieces:
-            yield piece.encode()
-    except Exception as e:
-        yield f"\n[error] {as_duck_error(e).message}\n".encode()
+    The SDK sends one protocol message per piece a generator yields, and a whole non-generator body
+    as one message; a message over about 2.5 MiB of body makes the daemon kill the plugin.
+    """
+    if isinstance(response.response, Generator):
+        response.response = streaming.split(response.response)
+    elif not response.is_streamed and response.content_length and response.content_length > streaming.MAX_CHUNK_BYTES:
+        body = response.get_data()
+        response.response = streaming.split([body])
+        response.headers["Content-Length"] = str(len(body))
+    return response

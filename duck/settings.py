@@ -8,11 +8,27 @@ from dataclasses import dataclass
 from duck.errors import DuckError
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-# The daemon silently truncates bodies at 10 MiB, so a larger limit could never be honoured.
-MAX_BODY_BYTES_CEILING = 10 * 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-MAX_UPLOAD_BYTES_CEILING = MAX_BODY_BYTES_CEILING - 64 * 1024  # room for the multipart framing
 WEBHOOK_PROVIDERS = ("github", "stripe", "slack", "discord", "shopify", "standard")
+
+# What no accepted request may reach, per runtime (the SDK's INSTALL_METHOD, `session.install_method`):
+# - The daemon kills a local plugin that writes a stdout line over 5 MiB (PLUGIN_RUNTIME_MAX_BUFFER_SIZE),
+#   and the line that calls an app carries the body's text: twice on the OpenAI route (the query and
+#   `openai_input_variable`). JSON text never grows when it is written again (control characters are
+#   already escaped in a JSON body), so a body of half the line, less room for the envelope, is safe.
+# - The daemon truncates request bodies at 10 MiB; uploads go on to Dify over HTTP, not on that line.
+# - Serverless: the daemon refuses a request whose message passes MAX_SERVERLESS_REQUEST_BYTES (5 MiB)
+#   after hex encoding, which doubles the raw HTTP request (`internal/core/serverless_runtime/io.go`).
+_LINE_LIMIT = 5 * 1024 * 1024
+_ENVELOPE = 64 * 1024  # headers, settings and JSON around the text; also the multipart framing
+MAX_BODY_BYTES_CEILING = 10 * 1024 * 1024
+_BODY_CEILING = (_LINE_LIMIT - _ENVELOPE) // 2
+_SERVERLESS_CEILING = _LINE_LIMIT // 2 - _ENVELOPE
+CEILINGS = {  # runtime -> (max_body_bytes, max_upload_bytes)
+    "local": (_BODY_CEILING, MAX_BODY_BYTES_CEILING - _ENVELOPE),
+    "remote": (_BODY_CEILING, MAX_BODY_BYTES_CEILING - _ENVELOPE),
+    "serverless": (_SERVERLESS_CEILING, _SERVERLESS_CEILING - _ENVELOPE),
+}
 
 
 @dataclass(frozen=True)
@@ -33,18 +49,22 @@ class Settings:
     allow_key_in_url: bool = False
 
 
-def parse_settings(raw: Mapping | None) -> Settings:
-    """Build Settings from the raw mapping; a missing API key is a configuration error."""
+def parse_settings(raw: Mapping | None, runtime: str = "local", require_key: bool = True) -> Settings:
+    """Build Settings from the raw mapping, with the size limits of `runtime` (local, remote, serverless).
+
+    A missing API key is a configuration error unless `require_key` is False.
+    """
     raw = raw if isinstance(raw, Mapping) else {}
     api_key = _text(raw.get("api_key"))
-    if not api_key:
+    if not api_key and require_key:
         raise DuckError(503, "not_configured", "This endpoint has no API key configured.")
+    body_ceiling, upload_ceiling = CEILINGS.get(runtime, CEILINGS["local"])
     return Settings(
         api_key=api_key,
         app_id=_app_id(raw.get("app")),
         cors_allowed_origins=tuple(dict.fromkeys(o.rstrip("/") for o in _list(raw.get("cors_allowed_origins")))),
-        max_body_bytes=_byte_count(raw.get("max_body_bytes"), DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING),
-        max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, MAX_UPLOAD_BYTES_CEILING),
+        max_body_bytes=_byte_count(raw.get("max_body_bytes"), DEFAULT_MAX_BODY_BYTES, body_ceiling),
+        max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, upload_ceiling),
         signing_secret=_text(raw.get("signing_secret")) or None,
         openai_models=_list(raw.get("openai_models")),
         openai_memory=_choice(raw.get("openai_memory"), ("auto", "last_message", "transcript")),
@@ -103,4 +123,4 @@ def _byte_count(value: object, default: int, ceiling: int) -> int:
         number = int(float(text)) if text else default
     except (ValueError, OverflowError):
         number = default
-    return min(number, ceiling) if number > 0 else default
+    return min(number if number > 0 else default, ceiling)

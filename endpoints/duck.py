@@ -10,5 +10,4 @@ class Duck(Endpoint):
     def _invoke(self, r, values, settings):
         app_id = duck.authorize(r, settings, values["app_id"])
         body = duck.validate(duck.ChatRequest, {"query": r.args.get("query", "")})
-        events = duck.invoke.chat(self.session, app_id, body)
-        return duck.text_stream(e.get("answer") or "" for e in events if e.get("event") in ("message", "agent_message"))
+        return duck.text_stream(duck.invoke.chat(self.session, app_id, body))

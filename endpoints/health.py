@@ -4,8 +4,10 @@ import duck
 
 
 class Health(Endpoint):
-    """GET /health: liveness, with no settings and no app data."""
+    """GET /health: liveness and the effective request limits; needs no key, reveals no secret."""
 
-    @duck.handler
+    @duck.public_handler
     def _invoke(self, r, values, settings):
-        return duck.json_response({"status": "ok", "name": duck.NAME, "version": duck.VERSION})
+        limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
+        return duck.json_response({"status": "ok", "name": duck.NAME, "version": duck.VERSION,
+                                   "runtime": duck.runtime(self.session), "limits": limits})

@@ -48,6 +48,6 @@ def test_only_the_starting_user_may_continue(call):
 
 def test_streaming_start_records_the_owner_too(call):
     started = call("POST", "/apps/demo-chat/chat-messages", {"query": "hi", "user": "carol"})
-    conversation_id = json.loads(started.chunks[0][6:])["conversation_id"]
+    conversation_id = json.loads(started.chunks[0].split(b"\n\n")[0][6:])["conversation_id"]
     reply = call("POST", "/apps/demo-chat/run", {"query": "x", "conversation_id": conversation_id, "user": "dave"})
     assert reply.status == 404

@@ -7,15 +7,15 @@ from tests.conftest import API_KEY
 
 
 def sse_events(reply):
-    """Parse SSE frames, asserting each chunk is exactly one whole frame."""
+    """Parse SSE frames, asserting each chunk holds whole frames (coalesced events, never a torn one)."""
     events = []
     for chunk in reply.chunks:
-        assert chunk.startswith(b"data: ") and chunk.endswith(b"\n\n") and chunk.count(b"\n\n") == 1, chunk
-        events.append(json.loads(chunk[6:]))
+        assert chunk.startswith(b"data: ") and chunk.endswith(b"\n\n"), chunk
+        events += [json.loads(frame[6:]) for frame in chunk.split(b"\n\n") if frame]
     return events
 
 
-def test_chat_streams_one_sse_frame_per_chunk_with_stream_headers(call):
+def test_chat_streams_whole_sse_frames_with_stream_headers(call):
     reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "Hello", "inputs": {"name": "Ana"}})
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "text/event-stream; charset=utf-8"
@@ -36,8 +36,8 @@ def test_sse_frames_are_compact_utf8_not_ascii_escaped(call):
 def test_ndjson_when_the_caller_accepts_it(call):
     reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "Hi"}, {"Accept": "application/x-ndjson"})
     assert reply.headers["Content-Type"] == "application/x-ndjson; charset=utf-8"
-    assert all(c.endswith(b"\n") and c.count(b"\n") == 1 for c in reply.chunks)
-    assert json.loads(reply.chunks[-1])["event"] == "message_end"
+    assert all(c.endswith(b"\n") for c in reply.chunks)
+    assert json.loads(reply.body.splitlines()[-1])["event"] == "message_end"
 
 
 def test_chat_blocking_returns_the_service_api_shape(call):
@@ -99,13 +99,18 @@ def test_parameters(call):
 def test_duck_hello_world_streams_plain_text(call):
     reply = call("GET", "/duck/demo-chat?query=Quack")
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert reply.body == b"Hi there! You said: Quack (turn 1)" and len(reply.chunks) > 1
+    assert reply.body == b"Hi there! You said: Quack (turn 1)"
 
 
-def test_health_reveals_no_settings(call):
+def test_health_needs_no_key_nor_settings_and_reports_the_effective_limits(call):
     reply = call("GET", "/health", headers={"Authorization": ""})
-    assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0"}
+    assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0", "runtime": "local",
+                                      "limits": {"max_body_bytes": 1048576, "max_upload_bytes": 8388608}}
     assert API_KEY.encode() not in reply.body
+    unconfigured = call("GET", "/health", headers={"Authorization": ""}, settings={})
+    assert unconfigured.status == 200 and json.loads(unconfigured.body)["status"] == "ok"
+    capped = json.loads(call("GET", "/health", settings={"max_body_bytes": "10485760"}).body)
+    assert capped["limits"]["max_body_bytes"] < 2.5 * 1024 * 1024
 
 
 def error(reply):
@@ -204,3 +209,34 @@ def test_oversize_bodies_are_refused_before_they_are_parsed(plugin):
                                         {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}),
                             {"api_key": API_KEY})
     assert reply.status == 413 and json.loads(reply.body)["code"] == "request_entity_too_large"
+
+
+BIG = 3_000_000  # a 3 MB answer: one chunk of it would kill the plugin under the real daemon
+
+
+def test_streams_of_a_fast_app_are_coalesced(call):
+    """2,000 events already waiting travel in a few chunks, not one chunk each."""
+    reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "/tokens 2000"})
+    events = [json.loads(frame[6:]) for frame in reply.body.split(b"\n\n") if frame]
+    assert [e["answer"] for e in events if e["event"] == "message"] == [f"t{i} " for i in range(2000)]
+    assert len(reply.chunks) <= 10
+
+
+def test_every_streaming_route_splits_a_big_answer_into_pieces_of_at_most_1_mib(call):
+    replies = {
+        "sse": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}"}),
+        "ndjson": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}"},
+                       {"Accept": "application/x-ndjson"}),
+        "workflow": call("POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": f"/big {BIG}"}}),
+        "run": call("POST", "/apps/demo-chat/run", {"query": f"/big {BIG}"}),
+        "blocking": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}", "response_mode": "blocking"}),
+        "openai": call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
+                                                        "messages": [{"role": "user", "content": f"/big {BIG}"}]}),
+        "openai_blocking": call("POST", "/v1/chat/completions", {
+            "model": "demo-chat", "messages": [{"role": "user", "content": f"/big {BIG}"}]}),
+        "duck": call("GET", f"/duck/demo-chat?query=/big+{BIG}"),
+    }
+    for name, reply in replies.items():
+        assert reply.status == 200, name
+        assert max(len(c) for c in reply.chunks) <= 1024 * 1024, name
+        assert b"x" * BIG in reply.body, name

@@ -36,11 +36,18 @@ def test_transport_breaks_mid_stream(runtime):
 
 
 def test_app_hangs_past_the_invocation_timeout(runtime):
-    """The fixture runs the plugin with MAX_INVOCATION_TIMEOUT=3."""
+    """The fixture runs the plugin with MAX_INVOCATION_TIMEOUT=3 and DUCK_KEEPALIVE_SECONDS=0.5."""
     started = time.monotonic()
-    response = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, json={"query": "/hang 8"}, timeout=30)
+    response = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, timeout=30,
+                          json={"query": "/hang 8", "response_mode": "blocking"})
     assert response.status_code == 504 and response.json()["code"] == "gateway_timeout"
     assert 2.5 < time.monotonic() - started < 8
+    # Streamed, the response starts after the bounded wait and keeps alive; the timeout is its last event.
+    streamed = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, json={"query": "/hang 8"}, timeout=30)
+    frames = [f for f in streamed.content.split(b"\n\n") if f]
+    assert streamed.status_code == 200 and frames[0] == b"event: ping"
+    assert json.loads(frames[-1][6:]) == {"event": "error", "code": "gateway_timeout", "status": 504,
+                                          "message": "The app did not answer in time."}
 
 
 def test_answer_over_the_daemon_line_limit_arrives_whole(runtime):

@@ -24,6 +24,7 @@ def embedded(status, code, message):
     (Exception("request failed with status code: 400 and respond with: {not json"), None,
      (500, "internal_server_error")),
     (Exception("something secret went wrong"), None, (500, "internal_server_error")),
+    (Exception("read app failed: http: read on closed response body"), None, (504, "app_stream_timeout")),
 ])
 def test_dify_failures_become_service_api_errors(error, expect, answer):
     translated = dify_errors.dify_error(error, expect)

@@ -1,12 +1,13 @@
 """OpenAI-compatible chat completions: units, the SDK dispatch path, and the official openai client."""
 
 import json
+from types import SimpleNamespace
 
 import openai as openai_sdk
 import pytest
 
 from devkit.harness import Runtime
-from duck import openai, openai_chat
+from duck import openai, openai_chat, openai_memory
 from duck.errors import DuckError
 from duck.settings import Settings
 from tests.conftest import API_KEY
@@ -169,3 +170,34 @@ def test_pinned_runtime_lists_one_model():
             pinned.chat.completions.create(model="demo-agent", messages=[{"role": "user", "content": "x"}])
     finally:
         running.stop()
+
+
+MODERATED = [{"event": "message", "answer": "bad ", "conversation_id": "c", "message_id": "m"},
+             {"event": "message", "answer": "words", "conversation_id": "c", "message_id": "m"},
+             {"event": "message_replace", "answer": "Sorry, I cannot answer that.", "conversation_id": "c",
+              "message_id": "m"},
+             {"event": "message_end", "conversation_id": "c", "message_id": "m", "metadata": {"usage": {}}}]
+
+
+NO_MEMORY = SimpleNamespace(storage=None)  # a plan with nothing to remember never touches storage
+
+
+def started(events):
+    return openai.Run(iter(events), openai_memory.Plan("q", None, None))
+
+
+def test_message_replace_replaces_the_answer_so_far():
+    whole = openai_chat.blocking(NO_MEMORY, started(MODERATED), "m")
+    assert whole["choices"][0]["message"]["content"] == "Sorry, I cannot answer that."
+    assert whole["choices"][0]["finish_reason"] == "content_filter"
+    workflow = [{"event": "text_chunk", "workflow_run_id": "r", "data": {"text": "bad"}},
+                {"event": "text_replace", "workflow_run_id": "r", "data": {"text": "clean"}},
+                {"event": "workflow_finished", "workflow_run_id": "r", "data": {"outputs": {"text": "clean"}}}]
+    assert openai_chat.blocking(NO_MEMORY, started(workflow), "w")["choices"][0]["message"]["content"] == "clean"
+    # Streamed, sent text cannot be taken back: the replacement comes marked, and the finish says why.
+    run = started(MODERATED)
+    frames = [json.loads(f[6:]) for f in b"".join(openai_chat.stream(NO_MEMORY, run, run.events, "m", False)).split(
+        b"\n\n") if f and f != b"data: [DONE]"]
+    replaced = [f for f in frames if f.get("message_replace")]
+    assert [f["choices"][0]["delta"]["content"] for f in replaced] == ["Sorry, I cannot answer that."]
+    assert frames[-1]["choices"][0]["finish_reason"] == "content_filter"

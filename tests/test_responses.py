@@ -1,29 +1,13 @@
 import json
 
+import gevent
+from werkzeug import Response
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from duck import encoders
+from duck import encoders, invoke, streaming
 from duck.errors import DuckError
-from duck.responses import _frames, error_response, json_response, negotiate
-
-
-def test_frames_fall_back_for_values_orjson_refuses_and_split_large_ones():
-    events = [{"n": 2**70}, {"big": "x" * (3 * encoders.MAX_CHUNK_BYTES)}]
-    chunks = list(_frames(iter(events), encoders.SSE))
-    assert chunks[0] == b'data: {"n":1180591620717411303424}\n\n'
-    assert all(len(c) <= encoders.MAX_CHUNK_BYTES for c in chunks) and len(chunks) == 5
-    assert json.loads(b"".join(chunks[1:])[6:])["big"] == "x" * (3 * encoders.MAX_CHUNK_BYTES)
-
-
-def test_an_exception_mid_stream_becomes_the_last_event():
-    def events():
-        yield {"event": "message"}
-        raise Exception("app not found")
-
-    chunks = list(_frames(events(), encoders.NDJSON))
-    assert [json.loads(c) for c in chunks] == [
-        {"event": "message"}, {"event": "error", "code": "app_not_found", "message": "App not found.", "status": 404}]
+from duck.responses import error_response, json_response, negotiate, stream_response, within_chunk_limit
 
 
 def test_negotiation():
@@ -39,6 +23,28 @@ def test_json_and_error_responses():
     response = error_response(DuckError(418, "teapot", "short and stout", {"X-Why": "because"}))
     assert response.status_code == 418 and response.headers["X-Why"] == "because"
     assert json.loads(response.get_data()) == {"code": "teapot", "message": "short and stout", "status": 418}
-    big = json_response({"x": "y" * (2 * encoders.MAX_CHUNK_BYTES)})
+
+
+def test_no_piece_of_any_response_passes_the_chunk_limit():
+    big = within_chunk_limit(json_response({"x": "y" * (2 * streaming.MAX_CHUNK_BYTES)}))
     pieces = list(big.response)
     assert len(pieces) == 3 and int(big.headers["Content-Length"]) == sum(map(len, pieces))
+    streamed = within_chunk_limit(Response(x for x in ["é" * streaming.MAX_CHUNK_BYTES, b"z"]))
+    pieces = list(streamed.response)
+    assert max(map(len, pieces)) <= streaming.MAX_CHUNK_BYTES and b"".join(pieces) == "é".encode() * (
+        streaming.MAX_CHUNK_BYTES) + b"z"
+    small = json_response({"ok": True})
+    assert within_chunk_limit(small).response == [b'{"ok":true}']
+
+
+def test_a_stream_whose_app_is_still_silent_starts_with_a_ping():
+    def late():
+        gevent.sleep(0.1)
+        yield {"event": "message", "answer": "a", "conversation_id": "c"}
+
+    source = streaming.Source(late())
+    stream = invoke.Stream(source, source.first(0.01))
+    response = stream_response(stream, encoders.SSE.render, "text/event-stream", encoders.SSE.ping)
+    chunks = list(response.response)
+    assert response.status_code == 200 and chunks[0] == b"event: ping\n\n"
+    assert chunks[1].startswith(b'data: {"event":"message"')

@@ -1,7 +1,7 @@
 import pytest
 
 from duck.errors import DuckError
-from duck.settings import DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CEILING, parse_settings
+from duck.settings import CEILINGS, DEFAULT_MAX_BODY_BYTES, parse_settings
 
 
 def test_typical_settings():
@@ -20,7 +20,7 @@ def test_app_selector_shapes(app, expected):
 @pytest.mark.parametrize("value, expected", [(None, DEFAULT_MAX_BODY_BYTES), ("", DEFAULT_MAX_BODY_BYTES),
                                              ("abc", DEFAULT_MAX_BODY_BYTES), (0, DEFAULT_MAX_BODY_BYTES),
                                              ("-5", DEFAULT_MAX_BODY_BYTES), (100, 100), ("1e3", 1000),
-                                             (True, DEFAULT_MAX_BODY_BYTES), (10**12, MAX_BODY_BYTES_CEILING)])
+                                             (True, DEFAULT_MAX_BODY_BYTES), (10**12, CEILINGS["local"][0])])
 def test_max_body_bytes_is_parsed_defensively(value, expected):
     assert parse_settings({"api_key": "k", "max_body_bytes": value}).max_body_bytes == expected
 
@@ -35,3 +35,22 @@ def test_missing_key_is_a_configuration_error(raw):
 
 def test_origins_from_a_list_and_wildcard():
     assert parse_settings({"api_key": "k", "cors_allowed_origins": ["*", "*"]}).cors_allowed_origins == ("*",)
+
+
+LINE_LIMIT = 5 * 1024 * 1024  # the daemon's stdout line limit, and its serverless request limit (hex)
+
+
+@pytest.mark.parametrize("runtime", ["local", "remote", "serverless"])
+def test_no_accepted_request_can_reach_the_runtimes_limits(runtime):
+    s = parse_settings({"api_key": "k", "max_body_bytes": 10**9, "max_upload_bytes": 10**9}, runtime)
+    # The app call's stdout line carries the body's text twice on the OpenAI route.
+    assert 2 * s.max_body_bytes < LINE_LIMIT - 32 * 1024
+    if runtime == "serverless":  # the whole request, hex-encoded, must stay under 5 MiB
+        assert 2 * (s.max_upload_bytes + 64 * 1024) < LINE_LIMIT and 2 * s.max_body_bytes < LINE_LIMIT
+    else:  # the upload goes to Dify over HTTP; only the daemon's 10 MiB truncation applies
+        assert s.max_upload_bytes + 64 * 1024 <= 10 * 1024 * 1024
+    assert parse_settings({"api_key": "k"}, runtime).max_upload_bytes <= s.max_upload_bytes
+
+
+def test_settings_without_a_key_when_none_is_needed():
+    assert parse_settings({}, require_key=False).max_body_bytes == DEFAULT_MAX_BODY_BYTES

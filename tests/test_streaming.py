@@ -1,0 +1,123 @@
+"""The stream body every streaming route shares: bounded first wait, coalescing, pacing, pings, errors."""
+
+import gevent
+import pytest
+
+from duck import encoders, streaming
+from duck.errors import DuckError
+
+
+def events(count, gap=0.0, fail=None):
+    """An app's events; `gap` seconds between them (0: all at once); `fail` raises after the events."""
+    for i in range(count):
+        if gap:
+            gevent.sleep(gap)
+        yield {"event": "message", "answer": f"t{i} "}
+    if fail:
+        raise fail
+
+
+def answers(chunks):
+    frames = b"".join(chunks).split(b"\n")
+    return [encoders.orjson.loads(f).get("answer") for f in frames if f and not f.startswith(b'{"event":"ping"')]
+
+
+def body(app_events, **kwargs):
+    framing = encoders.NDJSON
+    return list(streaming.body(app_events, framing.render, framing.ping, **kwargs))
+
+
+def test_events_already_waiting_travel_in_one_chunk():
+    chunks = body(events(500))
+    assert len(chunks) == 1 and answers(chunks) == [f"t{i} " for i in range(500)]
+
+
+def test_the_first_event_goes_at_once_and_later_ones_are_joined_under_the_pace():
+    chunks = body(events(60, gap=0.005), interval=0.1)  # 200 events a second for 0.3 s
+    assert answers(chunks[:1]) == ["t0 "]  # nothing else was waiting: the first event is alone
+    # Every later chunk waited for the interval: 0.3 s of events fit in a handful of chunks.
+    assert 2 <= len(chunks) <= 1 + 0.3 / 0.1 + 2
+    assert answers(chunks) == [f"t{i} " for i in range(60)]
+
+
+def test_an_event_after_a_quiet_gap_goes_at_once():
+    chunks = body(events(3, gap=0.15), interval=0.1)
+    assert [answers([c]) for c in chunks] == [["t0 "], ["t1 "], ["t2 "]]
+
+
+def test_a_full_chunk_does_not_wait_for_the_pace(monkeypatch):
+    monkeypatch.setattr(streaming, "MAX_CHUNK_BYTES", 1000)
+    chunks = body(events(200), interval=3600)  # an hour between chunks, unless they are full
+    assert len(chunks) > 5 and all(len(c) < 1000 + 50 for c in chunks[:-1])
+    assert answers(chunks) == [f"t{i} " for i in range(200)]
+
+
+def test_pings_while_the_app_is_silent():
+    def slow():
+        yield {"event": "message", "answer": "a"}
+        gevent.sleep(0.35)
+        yield {"event": "message", "answer": "b"}
+
+    chunks = body(slow(), keepalive=0.1)
+    assert 2 <= chunks.count(encoders.NDJSON.ping) <= 4
+    assert answers(chunks) == ["a", "b"]
+
+
+def test_an_opening_starts_the_response_before_any_event():
+    chunks = body(events(1), opening=b"")
+    assert chunks[0] == b"" and answers(chunks[1:]) == ["t0 "]
+
+
+def test_a_failure_after_events_flushes_them_then_ends_with_the_error():
+    chunks = body(events(3, fail=Exception("read app failed: http: read on closed response body")))
+    frames = [encoders.orjson.loads(f) for f in b"".join(chunks).splitlines()]
+    assert [f.get("answer") for f in frames[:3]] == ["t0 ", "t1 ", "t2 "]
+    assert frames[-1]["event"] == "error" and frames[-1]["code"] == "app_stream_timeout"
+    assert "240 s" in frames[-1]["message"]
+
+
+def test_a_renderer_that_breaks_ends_the_stream_with_what_it_wrote():
+    def render(app_events):
+        yield b"a"
+        raise RuntimeError("a bug")
+
+    assert list(streaming.body(events(1), render)) == [b"a"]
+
+
+def test_first_waits_a_bounded_time_and_raises_the_apps_failure():
+    def late():
+        gevent.sleep(0.3)
+        yield {"event": "message"}
+
+    source = streaming.Source(late())
+    assert source.first(0.05) is None  # still silent
+    assert source.first(5) == {"event": "message"}
+    assert list(source) == [{"event": "message"}]  # the first event is handed out again
+
+    def broken():
+        raise DuckError(400, "invalid_param", "x is required in input form")
+        yield
+
+    with pytest.raises(DuckError, match="x is required"):
+        streaming.Source(broken()).first(5)
+    assert streaming.Source(iter([])).first(5) is None
+
+
+def test_the_app_is_read_to_the_end_when_the_caller_leaves():
+    finished = []
+
+    def app():
+        yield from events(3, gap=0.01)
+        finished.append(True)
+
+    stream = streaming.body(app(), encoders.NDJSON.render)
+    next(stream)
+    stream.close()
+    gevent.sleep(0.2)
+    assert finished == [True]
+
+
+def test_split_keeps_every_byte_in_pieces_of_at_most_the_limit():
+    data = bytes(range(256)) * 10
+    pieces = list(streaming.split([data, "é"], 1000))
+    assert [len(p) for p in pieces] == [1000, 1000, 560, 2] and b"".join(pieces) == data + "é".encode()
