@@ -81,16 +81,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_serve(args) -> int:
-    from devkit import runtime
+    path = Path(args.dir).resolve()
+    if path.is_file() and path.suffix == ".difypkg":
+        with tempfile.TemporaryDirectory(prefix="devkit-pkg-") as unpacked:  # removed when serving stops
+            return _serve(args, path, Path(unpacked))
+    return _serve(args, path)
+
+
+def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
+    """Serve a plugin folder with this interpreter, or a package as Dify installs it: unpacked, with
+    nothing beside it, in an environment holding only the plugin's own dependencies."""
+    from devkit import plugin_env, runtime
     from devkit.config import load_config, parse_setting
     from devkit.package import PackageError, extract
     from devkit.plugin_process import PluginDied
 
     runtime.setup_logging()
-    plugin_dir = Path(args.dir).resolve()
-    if plugin_dir.is_file() and plugin_dir.suffix == ".difypkg":
-        try:  # serve the package as Dify would install it: unpacked, nothing else beside it
-            plugin_dir = extract(plugin_dir, Path(tempfile.mkdtemp(prefix="devkit-pkg-")))
+    if unpack_into is not None:
+        try:
+            plugin_dir = extract(plugin_dir, unpack_into)
         except (PackageError, OSError, ValueError) as e:
             return _fail(f"cannot unpack {args.dir}: {e}")
     if not (plugin_dir / "manifest.yaml").exists():
@@ -104,9 +113,20 @@ def run_serve(args) -> int:
     stop = gevent.event.Event()  # Ctrl-C or SIGTERM, even during start-up: a clean stop, no orphan plugin
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
+    python = sys.executable
+    if unpack_into is not None:
+        try:
+            python = str(plugin_env.prepare(plugin_dir, echo=_echo))
+        except (plugin_env.PluginEnvError, OSError) as e:
+            return _fail(str(e))
+        if stop.is_set():
+            return 0
     try:
-        plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo)
+        plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo, python=python)
     except (PluginDied, OSError) as e:
+        if unpack_into is not None and "ModuleNotFoundError" in str(e):
+            e = f"{e}\nThe package does not install that module: add it to the plugin's own " \
+                f"{plugin_env.dependency_file(plugin_dir)} (Dify would fail the same way)."
         return _fail(str(e))
     _echo(runtime.banner(server, config, apps))
     stop.wait()

@@ -17,6 +17,8 @@ import pathspec
 import yaml
 from pydantic import ValidationError
 
+from devkit import manifest_rules, plugin_env
+
 # The daemon's MAX_PLUGIN_PACKAGE_SIZE default: the uncompressed size of all files.
 MAX_PACKAGE_BYTES = 52_428_800
 ALWAYS_LEFT_OUT = ["*.difypkg", ".git/", ".venv/", "venv/", "env/", "__pycache__/", "*.pyc", ".pytest_cache/",
@@ -46,9 +48,8 @@ def package_files(plugin_dir: Path) -> list[str]:
 
 
 def check(plugin_dir: Path) -> list[str]:
-    """Every reason the daemon would refuse to install this plugin; empty when there is none."""
+    """Every reason the daemon would refuse to install or start this plugin; empty when there is none."""
     from dify_plugin.core.entities.plugin.setup import PluginConfiguration
-    from dify_plugin.entities.endpoint import EndpointProviderConfiguration
 
     if not (plugin_dir / "manifest.yaml").is_file():
         return [f"{plugin_dir} has no manifest.yaml"]
@@ -67,6 +68,7 @@ def check(plugin_dir: Path) -> list[str]:
         configuration = PluginConfiguration(**manifest)
     except (ValidationError, TypeError) as e:
         return problems + [f"manifest.yaml is not valid: {_first_error(e)}"]
+    problems += [f"manifest.yaml: {problem}" for problem in manifest_rules.problems(manifest)]
     need(f"_assets/{configuration.icon}", "the icon")
     if configuration.icon_dark:
         need(f"_assets/{configuration.icon_dark}", "the dark icon")
@@ -76,31 +78,49 @@ def check(plugin_dir: Path) -> list[str]:
     else:
         need(str(privacy).removeprefix("./"), "the privacy policy")
     need(configuration.meta.runner.entrypoint.replace(".", "/") + ".py", "the entrypoint")
-    need("requirements.txt", "the dependency list")
+    problems += plugin_env.dependency_problems(plugin_dir, files)
     sources = []
     for group in configuration.plugins.endpoints:
-        if not need(group, "the endpoint group"):
-            continue
-        try:
-            cwd = Path.cwd()
-            os.chdir(plugin_dir)  # the SDK's model reads the endpoint YAMLs relative to the plugin folder
-            endpoints = EndpointProviderConfiguration(**_yaml(plugin_dir / group, problems)).endpoints
-        except (ValidationError, ValueError, TypeError) as e:
-            problems.append(f"{group} is not valid: {_first_error(e)}")
-            continue
-        finally:
-            os.chdir(cwd)
-        for spec in _yaml(plugin_dir / group, problems).get("endpoints", []):
-            if isinstance(spec, str):
-                need(spec, "the endpoint spec")
-        for endpoint in endpoints:
-            if need(endpoint.extra.python.source, "the handler"):
-                sources.append(endpoint.extra.python.source)
+        if need(group, "the endpoint group"):
+            sources += _endpoint_group_sources(plugin_dir, group, need, problems)
     problems += _handler_problems(plugin_dir, sorted(set(sources)))
     size = sum((plugin_dir / f).stat().st_size for f in files)
     if size > MAX_PACKAGE_BYTES:
         problems.append(f"the package holds {size} bytes uncompressed; the daemon accepts at most {MAX_PACKAGE_BYTES}")
     return problems
+
+
+def _endpoint_group_sources(plugin_dir: Path, group: str, need, problems: list[str]) -> list[str]:
+    """Check an endpoint group and its specs with the SDK's models; the handler files it names.
+
+    The daemon reads each spec a group lists (decoder/helper.go Manifest) and fails on the first one
+    missing; the SDK's model would read them relative to the working directory, so we hand it each
+    spec already loaded."""
+    from dify_plugin.entities.endpoint import EndpointConfiguration, EndpointProviderConfiguration
+
+    declaration = _yaml(plugin_dir / group, problems)
+    raw_endpoints = declaration.get("endpoints") or []
+    if not isinstance(raw_endpoints, list):
+        problems.append(f"{group}: endpoints must be a list of endpoint spec files")
+        return []
+    endpoints = []
+    for raw in raw_endpoints:
+        if isinstance(raw, str):
+            if not need(raw, "the endpoint spec"):
+                continue
+            spec, raw = raw, _yaml(plugin_dir / raw, problems)
+        else:
+            spec = f"an endpoint declared inline in {group}"
+        try:
+            endpoints.append(EndpointConfiguration(**raw))
+        except (ValidationError, TypeError) as e:
+            problems.append(f"{spec} is not valid: {_first_error(e)}")
+    try:
+        EndpointProviderConfiguration(**{**declaration, "endpoints": endpoints})
+    except (ValidationError, ValueError, TypeError) as e:
+        problems.append(f"{group} is not valid: {_first_error(e)}")
+    return [endpoint.extra.python.source for endpoint in endpoints
+            if need(endpoint.extra.python.source, "the handler")]
 
 
 def build(plugin_dir: Path, output: Path | None = None) -> Path:

@@ -32,8 +32,9 @@ class PluginProcess:
     """Starts the plugin, routes its stdout to sessions, answers reverse invocations, restarts it."""
 
     def __init__(self, plugin_dir: Path, host: Host, env: dict[str, str] | None = None,
-                 echo: Callable[[str], None] = print):
+                 echo: Callable[[str], None] = print, python: str | None = None):
         self.plugin_dir = plugin_dir
+        self.python = python or sys.executable  # a served package runs in its own environment (plugin_env.py)
         self.host = host
         self.env = env or {}
         self.echo = echo
@@ -45,21 +46,27 @@ class PluginProcess:
         self._ready = gevent.event.Event()
         self._stopping = False
         self._greenlets: list[gevent.Greenlet] = []
+        self._last_stderr = ""
 
     # lifecycle -------------------------------------------------------------------------------
 
     def start(self, timeout: float = 60) -> None:
         """Spawn the plugin and wait for its first heartbeat, as the daemon does before routing."""
         env = {**os.environ, **self.env, "INSTALL_METHOD": "local", "PYTHONUNBUFFERED": "1"}
+        if self.python != sys.executable:  # its own environment: nothing of the dev kit's may leak in
+            for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+                env.pop(name, None)
         self._ready.clear()
-        self.proc = subprocess.Popen([sys.executable, "-m", self._entrypoint()], cwd=self.plugin_dir, env=env,
+        self.proc = subprocess.Popen([self.python, "-m", self._entrypoint()], cwd=self.plugin_dir, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         proc = self.proc
         self._greenlets = [gevent.spawn(self._read_stdout, proc), gevent.spawn(self._read_stderr, proc),
                            gevent.spawn(self._watch, proc)]
         if not self._ready.wait(timeout) or proc.poll() is not None:
             self.stop()
-            raise PluginDied(f"the plugin did not start (exit code {proc.poll()}); see its stderr above")
+            gevent.joinall(self._greenlets[:2], timeout=2)  # echo all of its stderr before saying why
+            raise PluginDied(f"the plugin did not start (exit code {proc.poll()}): "
+                             f"{self._last_stderr or 'see its stderr above'}")
 
     def stop(self) -> None:
         self._stopping = True
@@ -177,10 +184,15 @@ class PluginProcess:
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         for line in iter(proc.stderr.readline, b""):
-            self.echo("[plugin] " + line.decode(errors="replace").rstrip())
+            text = line.decode(errors="replace").rstrip()
+            self._last_stderr = text or self._last_stderr
+            self.echo("[plugin] " + text)
 
     def _watch(self, proc: subprocess.Popen) -> None:
         code = proc.wait()
+        if not self._ready.is_set():  # it died before its first heartbeat: wake start(), which reports it
+            self._ready.set()
+            return
         if self._stopping or proc is not self.proc:
             return
         log.warning("!!! the plugin exited with code %s; failing its open requests and restarting it", code)

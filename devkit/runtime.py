@@ -21,14 +21,16 @@ def build_apps(config: Config, files: FileStore):
     return DemoApps(token_delay=config.token_delay_ms / 1000, files=files)
 
 
-def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print):
-    """Start the plugin and the HTTP server; returns (plugin, server, apps)."""
+def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print,
+          python: str | None = None):
+    """Start the plugin (with `python`, default this interpreter) and the HTTP server; returns
+    (plugin, server, apps)."""
     files = FileStore()
     apps = build_apps(config, files)
     # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
     config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
     config.settings.setdefault("openai_input_variable", "text")
-    plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo)
+    plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo, python=python)
     plugin.start()
     plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files)
     relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,

@@ -111,7 +111,7 @@ def _write_group(target: Path, name: str, modules: list[str]) -> None:
 def _write_manifest(target: Path, name: str, author: str, title: str, description: str) -> None:
     manifest = yaml.safe_load((TEMPLATE / "manifest.yaml").read_text())
     languages = ("en_US", "zh_Hans", "ja_JP", "pt_BR")
-    manifest.update(name=name, author=re.sub(r"[^A-Za-z0-9_-]", "-", author)[:64] or "me", version="0.0.1",
+    manifest.update(name=name, author=re.sub(r"[^a-z0-9_-]", "-", author.lower())[:64] or "me", version="0.0.1",
                     label={lang: title for lang in languages}, description={lang: description for lang in languages})
     manifest["plugins"]["endpoints"] = [f"provider/{name}.yaml"]
     (target / "manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False))

@@ -146,7 +146,7 @@ def _pkcs1_block(data: bytes, expected: str, kind: str) -> bytes:
         found = f' (found "{match.group(1).decode(errors="replace")}")' if match else ""
         raise SignatureError(f'not a PKCS#1 {kind} key: the daemon loads only a PEM "{expected}" block{found}. '
                              "Make keys with `python -m devkit keygen`, or convert with `openssl rsa "
-                             f"{'-RSAPublicKey_out ' if kind == 'public' else '-traditional '}-in KEY -out NEW`")
+                             f"{'-pubin -RSAPublicKey_out ' if kind == 'public' else '-traditional '}-in KEY -out NEW`")
     if data[match.end():]:
         raise SignatureError("extra data after the PEM block (the daemon refuses it: one key per file, "
                              "nothing after its END line)")

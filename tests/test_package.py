@@ -66,17 +66,40 @@ BREAKS = {
                                  "manifest.yaml is not valid: version: Field required"),
     "manifest not YAML": (lambda p: (p / "manifest.yaml").write_text("name: [unclosed"),
                           "manifest.yaml cannot be read as YAML"),
+    "author in capitals (the SDK allows it, the daemon does not)": (
+        lambda p: replace(p / "manifest.yaml", "author: duck\n", "author: Duck\n"),
+        "manifest.yaml: author 'Duck': the daemon accepts only lower-case"),
+    "version with two numbers": (lambda p: replace(p / "manifest.yaml", "version: 0.1.0\n", "version: '0.1'\n"),
+                                 "manifest.yaml: version '0.1': the daemon's packager wants three numbers"),
+    "meta.version with four numbers": (lambda p: replace(p / "manifest.yaml", "  version: 0.0.1\n", "  version: 0.0.0.1\n"),
+                                       "manifest.yaml: meta.version '0.0.0.1'"),
+    "unknown tag": (lambda p: replace(p / "manifest.yaml", "icon: icon.svg\n", "icon: icon.svg\ntags: [chat]\n"),
+                    "manifest.yaml: tags ['chat']: the daemon knows only"),
+    "no memory": (lambda p: replace(p / "manifest.yaml", "memory: 268435456", "memory: 0"),
+                  "manifest.yaml: resource.memory is required"),
     "icon missing": (lambda p: (p / "_assets" / "icon.svg").unlink(), "the icon _assets/icon.svg is missing"),
     "privacy file missing": (lambda p: (p / "PRIVACY.md").unlink(), "the privacy policy PRIVACY.md is missing"),
     "no privacy field": (lambda p: replace(p / "manifest.yaml", "privacy: ./PRIVACY.md\n", ""),
                          "manifest.yaml names no privacy policy"),
-    "requirements missing": (lambda p: (p / "requirements.txt").unlink(), "requirements.txt is missing"),
+    "no dependency file": (lambda p: (p / "requirements.txt").unlink(),
+                           "the package has neither requirements.txt nor pyproject.toml"),
+    "a tools-only pyproject.toml": (lambda p: (p / "pyproject.toml").write_text("[tool.ruff]\nline-length = 120\n"),
+                                    "pyproject.toml has no [project] table, so uv sync would fail"),
+    "a pyproject.toml without dify_plugin": (
+        lambda p: (p / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1.0"\n'
+                                                    'dependencies = ["orjson==3.13.0"]\n'),
+        "pyproject.toml does not list dify_plugin in [project].dependencies"),
+    "a pyproject.toml that misses a requirement": (
+        lambda p: (p / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0.1.0"\n'
+                                                    'dependencies = ["dify-plugin==0.10.2"]\n'),
+        "requirements.txt lists orjson but pyproject.toml does not"),
     "entrypoint missing": (lambda p: (p / "main.py").unlink(), "the entrypoint main.py is missing"),
     "handler missing": (lambda p: (p / "endpoints" / "health.py").unlink(),
                         "the handler endpoints/health.py is missing"),
-    "endpoint spec missing": (lambda p: (p / "endpoints" / "run.yaml").unlink(), "is not valid"),
+    "endpoint spec missing": (lambda p: (p / "endpoints" / "run.yaml").unlink(),
+                              "the endpoint spec endpoints/run.yaml is missing from the package"),
     "endpoint spec invalid": (lambda p: replace(p / "endpoints" / "run.yaml", 'method: "POST"\n', ""),
-                              "provider/duck.yaml is not valid"),
+                              "endpoints/run.yaml is not valid: method: Field required"),
     "two Endpoint subclasses": (lambda p: (p / "endpoints" / "health.py").write_text(
         (p / "endpoints" / "health.py").read_text() + "\n\nclass Extra(Endpoint):\n    def _invoke(self, r, v, s):\n"
         "        return None\n"), "more than one Endpoint subclass"),
@@ -96,12 +119,26 @@ def test_refusals(tmp_path, name):
     breaker(plugin)
     problems = package.check(plugin)
     assert any(message in p for p in problems), problems
+
+
+def test_a_refused_plugin_is_not_packaged_and_check_says_why(tmp_path):
+    plugin = copy_of_duck(tmp_path)
+    (plugin / "endpoints" / "run.yaml").unlink()
     with pytest.raises(package.PackageError, match="cannot package this plugin"):
         package.build(plugin, tmp_path)
+    assert not list(tmp_path.glob("*.difypkg"))
     run = subprocess.run([sys.executable, "-m", "devkit", "check", str(plugin)], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
-    assert run.returncode == 1 and message in run.stderr
+    assert run.returncode == 1
+    assert run.stderr == "error: the endpoint spec endpoints/run.yaml is missing from the package\n"
 
 
 def test_check_accepts_duck():
     assert package.check(ROOT) == []
+
+
+def test_a_pyproject_that_is_the_plugins_own_dependency_file_is_accepted(tmp_path):
+    plugin = copy_of_duck(tmp_path)
+    (plugin / "pyproject.toml").write_text('[project]\nname = "duck"\nversion = "0.1.0"\n'
+                                           'dependencies = ["dify_plugin==0.10.2", "orjson==3.13.0"]\n')
+    assert package.check(plugin) == []

@@ -18,7 +18,8 @@ def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):
     assert run.returncode == 0, run.stderr
     plugin = tmp_path / "acme-hooks"
     manifest = yaml.safe_load((plugin / "manifest.yaml").read_text())
-    assert (manifest["name"], manifest["author"], manifest["version"]) == ("acme-hooks", "Acme-Inc-", "0.0.1")
+    # the daemon refuses capitals in author (plugin_declaration.go AuthorRegex)
+    assert (manifest["name"], manifest["author"], manifest["version"]) == ("acme-hooks", "acme-inc-", "0.0.1")
     assert manifest["label"]["en_US"] == "Acme Hooks"
     assert not (plugin / "endpoints" / "completion_messages.py").exists()
     for file in (".ci/run", ".difyignore", ".env.example", ".python-version", "README.md", "Makefile"):
