@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                        help="an endpoint setting, e.g. --setting api_key=secret --setting app=demo-chat")
     serve.add_argument("--token-delay-ms", type=float, help="pause before each demo token")
+    serve.add_argument("--completion-works", action="store_true",
+                       help="let the demo completion app run (real Dify fails it for plugins: a 500)")
 
     check = commands.add_parser("check", help="report every reason Dify would refuse this plugin")
     check.add_argument("dir", nargs="?", default=".")
@@ -110,6 +112,7 @@ def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
         return _fail(str(e), 2)
     if args.token_delay_ms is not None:
         config.token_delay_ms = args.token_delay_ms
+    config.completion_works = config.completion_works or args.completion_works
     stop = gevent.event.Event()  # Ctrl-C or SIGTERM, even during start-up: a clean stop, no orphan plugin
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)

@@ -20,6 +20,8 @@ class Config:
     storage_path: Path | None = None
     first_chunk_seconds: float = 300.0  # the daemon has none; an emulator must never leave a request hanging
     total_seconds: float = 600.0  # the daemon's PLUGIN_MAX_EXECUTION_TIMEOUT
+    app_stream_seconds: float = 240.0  # the daemon's DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT
+    completion_works: bool = False  # real Dify cannot run completion apps for a plugin; emulate a fixed one
     key_generated: bool = False
 
 
@@ -31,15 +33,18 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
     dify = raw.get("dify", {})
     storage = raw.get("storage", {}).get("path")
     limits = raw.get("limits", {})
+    demo = raw.get("demo", {})
     config = Config(
         hook_id=str(endpoint.get("hook_id", "duck-local")),
         settings={**endpoint.get("settings", {}), **(overrides or {})},
-        token_delay_ms=float(raw.get("demo", {}).get("token_delay_ms", 30)),
+        token_delay_ms=float(demo.get("token_delay_ms", 30)),
+        completion_works=bool(demo.get("completion_works", False)),
         dify_base_url=dify.get("base_url"),
         dify_app_keys={str(k): str(v) for k, v in dify.get("apps", {}).items()},
         storage_path=(plugin_dir / storage) if storage else None,
         first_chunk_seconds=float(limits.get("first_chunk_seconds", 300)),
         total_seconds=float(limits.get("total_seconds", 600)),
+        app_stream_seconds=float(limits.get("app_stream_seconds", 240)),
     )
     if not config.settings.get("api_key"):
         config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)

@@ -1,17 +1,31 @@
-"""Built-in demo apps that answer the plugin's app invocations the way Dify does.
+"""Built-in demo apps that answer the plugin's app invocations the way Dify's inner API does.
 
-Each app dispatches by its stored mode (whatever invoker was called), validates inputs with Dify's
-messages and yields Dify's exact event dicts. Answers are deterministic. A query (or the first text
-input of a workflow or completion app) that starts with a command drives faults and sizes:
+Each app dispatches by its stored mode (whatever invoker was called), checks the call in Dify's order
+with Dify's messages, and yields Dify's exact event dicts (SERVICE_API "full" converters). Answers are
+deterministic. A query (or the `text` input of a workflow or completion app) that starts with a command
+drives faults, sizes and the rarer events real apps emit:
 
     /tokens N     answer with N message events          /big N       one answer event of N bytes
     /fail before  fail before the first event           /fail during an error event mid-stream
-    /crash during the transport breaks mid-stream        /hang S      stay silent S seconds first
+    /crash during the app raises mid-stream              /hang S      stay silent S seconds first
     /pause S      stay silent S seconds after the first event
+    /moderate     output moderation replaces the answer so far (`message_replace`; `text_replace` in workflows)
+    /tts          text-to-speech auto-play: `tts_message` events and a final `tts_message_end`
+    /file         the answer carries a file (`message_file`; chat, agent and completion apps)
+    /iterate N    an iteration node with N steps (`iteration_started/next/completed`; workflow and chatflow)
+    /loop N       a loop node with N rounds (`loop_started/next/completed`; workflow and chatflow)
+    /agent-log    an Agent node's log (`agent_log`; workflow and chatflow)
+
+Completion apps fail from a plugin, as in every Dify version read: the inner API calls
+`CompletionAppGenerator().generate(args={"inputs", "files"})` with no `query`, and the generator starts
+with `args["query"]` (api/core/plugin/backwards_invocation/app.py `invoke_completion_app`,
+api/core/app/apps/completion/app_generator.py): a KeyError, so a 500. `completion_works=True`
+(devkit.toml `[demo] completion_works = true`) emulates a Dify where this is fixed.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,15 +33,22 @@ from dataclasses import dataclass, field
 
 import gevent
 
-from devkit.errors import InvocationError, dify_http_error
+from devkit.errors import internal_server_error, value_error
 from devkit.files import FileStore
 
 CHAT_MODES = ("chat", "agent-chat", "advanced-chat")
+WORKFLOW_MODES = ("advanced-chat", "workflow")
 USAGE = {
     "prompt_tokens": 12, "prompt_unit_price": "0.001", "prompt_price_unit": "0.001", "prompt_price": "0.0000120",
     "completion_tokens": 0, "completion_unit_price": "0.002", "completion_price_unit": "0.001",
     "completion_price": "0", "total_tokens": 12, "total_price": "0.0000120", "currency": "USD", "latency": 0.01,
 }
+MODERATED_ANSWER = "Sorry, I can't talk about that."
+TTS_AUDIO = base64.b64encode(b"ID3 demo mp3 frame").decode()  # what a TTS chunk looks like: base64 mp3 bytes
+
+
+class AppCrashed(Exception):
+    """An exception escaped the app's generator mid-stream (the daemon reports it as "read app failed")."""
 
 
 def _text_input(variable: str, label: str, required: bool, max_length: int = 256) -> dict:
@@ -37,7 +58,12 @@ def _text_input(variable: str, label: str, required: bool, max_length: int = 256
 
 def _select(variable: str, label: str, options: list[str]) -> dict:
     return {"select": {"type": "select", "variable": variable, "label": label, "required": False,
-                       "options": options, "default": ""}}
+                       "options": options}}  # no default: an unset optional select stays None
+
+
+def _number(variable: str, label: str) -> dict:
+    return {"number": {"type": "number", "variable": variable, "label": label, "required": False,
+                       "default": None, "options": []}}
 
 
 def _file(variable: str, label: str) -> dict:
@@ -67,7 +93,8 @@ APPS = {
                                       _file("attachment", "Attachment")], "Hello! Ask me anything."),
         DemoApp("demo-agent", "agent-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-chatflow", "advanced-chat", [_text_input("name", "Your name", False, 48)]),
-        DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text"), _file("attachment", "Attachment")]),
+        DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text"), _file("attachment", "Attachment"),
+                                              _number("count", "Count")]),
         DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
         # For webhook senders: the raw delivery, its event type and one mapped field.
         DemoApp("demo-webhook", "workflow", [_paragraph("payload", "Payload"), _text_input("event", "Event", False, 64),
@@ -82,12 +109,14 @@ class DemoApps:
 
     token_delay: float = 0.0
     files: FileStore = field(default_factory=FileStore)
-    conversations: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (app_id, turns)
+    completion_works: bool = False  # emulate a Dify whose plugin path can run completion apps
+    conversations: dict[uuid.UUID, tuple[str, int]] = field(default_factory=dict)  # id -> (app_id, turns)
 
     def app_ids(self) -> list[str]:
         return list(APPS)
 
     def fetch_app(self, app_id: str) -> dict:
+        """The parameters dict (Service API /parameters shape); raises InnerApiError as Dify would."""
         app = self._app(app_id)
         return {
             "opening_statement": app.opening_statement,
@@ -108,78 +137,106 @@ class DemoApps:
         }
 
     def invoke(self, request: dict) -> Iterator[dict]:
-        """Run an app for one `app` invocation; raises before the stream as Dify's inner API does."""
+        """Run an app for one `app` invocation; raises InnerApiError before the stream as Dify does.
+
+        Order of checks, as in Dify: the payload (controllers/inner_api/plugin/wraps.py `plugin_data`),
+        the app (backwards_invocation/app.py `_get_app`), a chat app's query, completion's KeyError,
+        agent-chat blocking (AgentChatAppGenerator.generate), the conversation, then the inputs
+        (BaseAppGenerator._prepare_user_inputs).
+        """
+        mode = request.get("response_mode")
+        if mode not in ("streaming", "blocking") or not isinstance(request.get("inputs") or {}, dict):
+            raise value_error("invalid payload: " + ("response_mode" if mode not in ("streaming", "blocking")
+                                                     else "inputs"))
+        streaming = mode == "streaming"
         app = self._app(str(request.get("app_id") or ""))
-        streaming = request.get("response_mode") == "streaming"
-        if request.get("response_mode") not in ("streaming", "blocking"):
-            raise dify_http_error(400, "invalid_param", "invalid payload: response_mode")
-        inputs = _validate_inputs(app, request.get("inputs") or {})
         query = str(request.get("query") or "")
         if app.mode in CHAT_MODES and not query:
-            raise dify_http_error(400, "invalid_param", "missing query")
+            raise value_error("missing query")
+        if app.mode == "completion" and not self.completion_works:
+            raise internal_server_error()
         if app.mode == "agent-chat" and not streaming:
-            raise dify_http_error(400, "invalid_param", "Agent Chat App does not support blocking mode")
-        command_text = query if app.mode in CHAT_MODES else str(inputs.get("text", ""))
-        command = _Command.parse(command_text)
-        if command.name == "fail" and command.arg == "before":
-            raise dify_http_error(500, "unknown", "Internal Server Error")
+            raise value_error("Agent Chat App does not support blocking mode")
         conversation_id, turn = self._conversation(app, request) if app.mode in CHAT_MODES else ("", 0)
-        answer = _answer(app, query, inputs, turn)
-        if inputs.get("attachment"):
-            answer += f" [{self.files.describe(inputs['attachment'])}]"
-        events = _Run(app, conversation_id, query, inputs, command, answer, self.token_delay).events()
+        inputs = _validate_inputs(app, request.get("inputs") or {})
+        described = [self.files.describe(v) for v in inputs.values() if isinstance(v, dict | list)]
+        command = _Command.parse(query if app.mode in CHAT_MODES else str(inputs.get("text") or ""))
+        if command.name == "fail" and command.arg == "before":
+            raise internal_server_error()
+        answer = _answer(app, query, inputs, turn) + "".join(f" [{d}]" for d in described)
+        if conversation_id:
+            self.conversations[uuid.UUID(conversation_id)] = (app.app_id, turn)
+        events = _Run(app, conversation_id, turn, query, inputs, command, answer, self.token_delay, self.files).events()
         if streaming:
             return events
-        return iter([_blocking(app, list(events))])
+        try:
+            return iter([_blocking(app, list(events))])
+        except AppCrashed:
+            raise internal_server_error() from None
 
     def _app(self, app_id: str) -> DemoApp:
         if app_id not in APPS:
-            raise dify_http_error(400, "invalid_param", "app not found")
+            raise value_error("app not found")
         return APPS[app_id]
 
     def _conversation(self, app: DemoApp, request: dict) -> tuple[str, int]:
-        conversation_id = str(request.get("conversation_id") or "")
-        if not conversation_id:
-            conversation_id = str(uuid.uuid4())
-            self.conversations[conversation_id] = (app.app_id, 1)
-            return conversation_id, 1
-        owner, turns = self.conversations.get(conversation_id, (None, 0))
+        """(conversation id, turn); an unknown one is ConversationNotExistsError, a ValueError with no message."""
+        given = str(request.get("conversation_id") or "")
+        if not given:
+            return str(uuid.uuid4()), 1
+        try:
+            key = uuid.UUID(given)  # a Postgres uuid column: other spellings of the same value match
+        except ValueError:
+            raise internal_server_error() from None  # the database refuses a non-UUID: not a ValueError, a 500
+        owner, turns = self.conversations.get(key, (None, 0))
         if owner != app.app_id:
-            raise dify_http_error(400, "invalid_param", "Conversation Not Exists.")
-        self.conversations[conversation_id] = (owner, turns + 1)
-        return conversation_id, turns + 1
+            raise value_error("")  # services/errors/conversation.py ConversationNotExistsError: str(e) == ""
+        return str(key), turns + 1
 
 
-def _validate_inputs(app: DemoApp, inputs: object) -> dict:
-    """Dify's input-form checks and messages; keys outside the form are dropped."""
-    if not isinstance(inputs, dict):
-        raise dify_http_error(400, "invalid_param", "invalid payload: inputs")
+def _validate_inputs(app: DemoApp, inputs: dict) -> dict:
+    """BaseAppGenerator._prepare_user_inputs: each form variable in form order; other keys are dropped."""
     cleaned = {}
     for entry in app.form:
         ((kind, spec),) = entry.items()
-        name = spec["variable"]
-        value = inputs.get(name)
-        if value in (None, ""):
-            if spec.get("required"):
-                raise dify_http_error(400, "invalid_param", f"{name} is required in input form")
-            cleaned[name] = spec.get("default", "")
-            continue
-        if kind in ("file", "file-list"):
-            if not isinstance(value, dict if kind == "file" else list):
-                raise dify_http_error(400, "invalid_param", f"{name} in input form must be a file")
-            cleaned[name] = value
-            continue
-        if not isinstance(value, str):
-            raise dify_http_error(400, "invalid_param",
-                                  f"(type '{type(value).__name__}') {name} in input form must be a string")
-        if kind == "select" and value not in spec["options"]:
-            raise dify_http_error(400, "invalid_param",
-                                  f"{name} in input form must be one of the following: {spec['options']}")
-        if len(value) > spec.get("max_length", 10**9):
-            raise dify_http_error(400, "invalid_param",
-                                  f"{name} in input form must be less than {spec['max_length']} characters")
-        cleaned[name] = value
+        value = _validate_input(kind, spec, inputs.get(spec["variable"]))
+        cleaned[spec["variable"]] = value.replace("\x00", "") if isinstance(value, str) else value
     return cleaned
+
+
+def _validate_input(kind: str, spec: dict, value: object) -> object:
+    """BaseAppGenerator._validate_inputs, message for message (api/core/app/apps/base_app_generator.py)."""
+    name = spec["variable"]
+    if value is None:
+        if spec.get("required"):
+            raise value_error(f"{name} is required in input form")
+        value = spec.get("default")
+        if value is None:
+            return None
+    if kind in ("file", "file-list") and not spec.get("required") and value == "":
+        return None
+    if kind in ("text-input", "select", "paragraph") and not isinstance(value, str):
+        raise value_error(f"(type '{kind}') {name} in input form must be a string")
+    if kind == "number":
+        if isinstance(value, int | float):
+            return value
+        if not isinstance(value, str):
+            raise internal_server_error()  # Dify raises TypeError here: not a ValueError, so a 500
+        if not value.strip():
+            return None
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            raise value_error(f"{name} in input form must be a valid number") from None
+    if kind == "select" and value not in spec["options"]:
+        raise value_error(f"{name} in input form must be one of the following: {spec['options']}")
+    if kind in ("text-input", "paragraph") and spec.get("max_length") and len(value) > spec["max_length"]:
+        raise value_error(f"{name} in input form must be less than {spec['max_length']} characters")
+    if kind == "file" and not isinstance(value, dict):
+        raise value_error(f"{name} in input form must be a file")
+    if kind == "file-list" and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+        raise value_error(f"{name} in input form must be a list of files")
+    return value
 
 
 @dataclass(frozen=True)
@@ -205,9 +262,9 @@ def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
     if app.app_id == "demo-webhook":
         return f"event={inputs.get('event')} action={inputs.get('action')} payload={len(inputs.get('payload', ''))} chars"
     if app.mode == "workflow":
-        return f"Echo: {inputs.get('text', '')}"
+        return f"Echo: {inputs.get('text') or ''}"
     if app.mode == "completion":
-        return f"A short note about {inputs.get('text', '')}."
+        return f"A short note about {inputs.get('text') or ''}."
     name = inputs.get("name") or "there"
     greeting = "Good day" if inputs.get("tone") == "formal" else "Hi"
     return f"{greeting} {name}! You said: {query} (turn {turn})"
@@ -216,18 +273,21 @@ def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
 class _Run:
     """One app run: produces the event dicts of the app's mode."""
 
-    def __init__(self, app, conversation_id, query, inputs, command, answer, token_delay):
-        self.app, self.command, self.delay = app, command, token_delay
-        self.inputs, self.query = inputs, query
+    def __init__(self, app, conversation_id, turn, query, inputs, command, answer, token_delay, files):
+        self.app, self.command, self.delay, self.files = app, command, token_delay, files
+        self.inputs, self.query, self.turn = inputs, query, turn
         self.task_id, self.message_id, self.run_id = (str(uuid.uuid4()) for _ in range(3))
         self.created_at = int(time.time())
-        self.base = {"event": "", "conversation_id": conversation_id, "message_id": self.message_id,
-                     "created_at": self.created_at}
-        if app.mode == "completion":
-            del self.base["conversation_id"]
-        if app.mode == "workflow":
+        # The converters' base keys (api/core/app/apps/*/generate_response_converter.py).
+        if app.mode in CHAT_MODES:
+            self.base = {"event": "", "conversation_id": conversation_id, "message_id": self.message_id,
+                         "created_at": self.created_at}
+        elif app.mode == "completion":
+            self.base = {"event": "", "message_id": self.message_id, "created_at": self.created_at}
+        else:
             self.base = {"event": "", "workflow_run_id": self.run_id}
         self.tokens = self._tokens(answer)
+        self.answer = "".join(self.tokens)
 
     def _tokens(self, answer: str) -> list[str]:
         if self.command.name == "tokens":
@@ -243,11 +303,15 @@ class _Run:
     def events(self) -> Iterator[dict]:
         if self.command.name == "hang":
             gevent.sleep(self.command.number(60, 3600))
-        mode = self.app.mode
-        if mode in ("advanced-chat", "workflow"):
+        mode, name = self.app.mode, self.command.name
+        if mode in WORKFLOW_MODES:
             yield self.event("workflow_started", workflow_run_id=self.run_id, data={
                 "id": self.run_id, "workflow_id": f"wf-{self.app.app_id}", "inputs": self._sys_inputs(),
                 "created_at": self.created_at})
+            if name in ("iterate", "loop"):
+                yield from self._repeat_node(name)
+            if name == "agent-log":
+                yield self._agent_log()
             yield self.event("node_started", workflow_run_id=self.run_id, data=self._node(finished=False))
         if mode == "agent-chat":
             yield self.event("agent_thought", id=str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id)), position=1,
@@ -255,30 +319,46 @@ class _Run:
                              tool_input="", message_files=[])
         if (yield from self._stream_tokens()) == "failed":
             return  # Dify ends a stream after its error event
-        if mode in ("advanced-chat", "workflow"):
+        if name == "file" and mode not in WORKFLOW_MODES:
+            yield self._message_file()
+        if mode in WORKFLOW_MODES:
             yield self.event("node_finished", workflow_run_id=self.run_id, data=self._node(finished=True))
             yield self.event("workflow_finished", workflow_run_id=self.run_id, data=self._workflow_result())
         if mode != "workflow":
             yield self.event("message_end", id=self.message_id,
                              metadata={"retriever_resources": [], "usage": self._usage()}, files=None)
+        if name == "tts":
+            # The TTS publisher is drained after the app's last event
+            # (easy_ui_based_generate_task_pipeline._wrapper_process_stream_response).
+            yield self.event("tts_message", audio=TTS_AUDIO)
+            yield self.event("tts_message_end", audio="")
 
     def _stream_tokens(self):
-        fail_at = len(self.tokens) // 2 if self.command.name in ("fail", "crash") else -1
+        name = self.command.name
+        fail_at = len(self.tokens) // 2 if name in ("fail", "crash") else -1
+        moderate_at = max(1, len(self.tokens) // 2) if name == "moderate" else -1
         started = time.monotonic()
         for index, token in enumerate(self.tokens):
             if index == fail_at:
-                if self.command.name == "crash":
-                    raise InvocationError("request failed: connection reset by peer")
+                if name == "crash":
+                    raise AppCrashed("[demo] the app crashed in the middle of its answer")
                 yield self._error_event()
                 return "failed"
+            if index == moderate_at:
+                yield self._replace_event()
+                return "done"
             if self.delay:  # an absolute schedule, like a model's pace: a slow reader delays, never stretches it
                 gevent.sleep(max(0.0, started + (index + 1) * self.delay - time.monotonic()))
+            if name == "tts" and index % 4 == 0:
+                yield self.event("tts_message", audio=TTS_AUDIO)
             yield self._token_event(token)
-            if index == 0 and self.command.name == "pause":
+            if index == 0 and name == "pause":
                 gevent.sleep(self.command.number(1, 3600))
         if fail_at >= 0 and not self.tokens:
             yield self._error_event()
             return "failed"
+        if moderate_at >= 0:
+            yield self._replace_event()
         return "done"
 
     def _token_event(self, token: str) -> dict:
@@ -289,17 +369,62 @@ class _Run:
         selector = ["llm", "text"] if self.app.mode == "advanced-chat" else None
         return self.event("message", id=self.message_id, answer=token, from_variable_selector=selector)
 
+    def _replace_event(self) -> dict:
+        """Output moderation flagged the answer: the text so far is replaced by the preset reply."""
+        self.answer = MODERATED_ANSWER
+        if self.app.mode == "workflow":
+            return self.event("text_replace", data={"text": MODERATED_ANSWER})
+        return self.event("message_replace", answer=MODERATED_ANSWER, reason="output_moderation")
+
     def _error_event(self) -> dict:
         event = {k: v for k, v in self.event("error").items() if k != "task_id"}
         return {**event, "code": "completion_request_error", "status": 400,
                 "message": "[demo] The model failed in the middle of its answer."}
+
+    def _message_file(self) -> dict:
+        """A tool file the answer carries (MessageCycleManager.message_file_to_stream_response)."""
+        file_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id + "/file"))
+        url = (f"{self.files.base_url or 'http://127.0.0.1'}/files/tools/{file_id}.png"
+               f"?timestamp={self.created_at}&nonce=demo&sign=demo")
+        return self.event("message_file", id=file_id, type="image", belongs_to="assistant", url=url)
+
+    def _repeat_node(self, kind: str) -> Iterator[dict]:
+        """An iteration or loop node (task_entities.py Iteration*/Loop*StreamResponse data shapes)."""
+        steps = self.command.number(3, 1000)
+        node_type, title = ("iteration", "Iteration") if kind == "iterate" else ("loop", "Loop")
+        prefix = "iteration" if kind == "iterate" else "loop"
+        node = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/" + prefix)), "node_id": prefix,
+                "node_type": node_type, "title": title}
+        inputs = {"iterator_selector": ["start", "items"]} if kind == "iterate" else {"loop_count": steps}
+        metadata = {"iterator_length": steps} if kind == "iterate" else {"loop_length": steps}
+        yield self.event(f"{prefix}_started", workflow_run_id=self.run_id, data={
+            **node, "created_at": self.created_at, "extras": {}, "metadata": metadata, "inputs": inputs,
+            "inputs_truncated": False})
+        for index in range(steps):
+            data = {**node, "index": index, "created_at": self.created_at, "extras": {}}
+            if kind == "loop":
+                data = {**node, "index": index, "created_at": self.created_at, "pre_loop_output": None, "extras": {}}
+            yield self.event(f"{prefix}_next", workflow_run_id=self.run_id, data=data)
+        outputs = {"output": [f"step {i}" for i in range(steps)]} if kind == "iterate" else {"loop_round": steps}
+        yield self.event(f"{prefix}_completed", workflow_run_id=self.run_id, data={
+            **node, "outputs": outputs, "outputs_truncated": False, "created_at": self.created_at, "extras": {},
+            "inputs": inputs, "inputs_truncated": False, "status": "succeeded", "error": None, "elapsed_time": 0.01,
+            "total_tokens": 0, "execution_metadata": {}, "finished_at": self.created_at, "steps": steps})
+
+    def _agent_log(self) -> dict:
+        """One step of an Agent node's log (task_entities.py AgentLogStreamResponse; no workflow_run_id field)."""
+        return self.event("agent_log", data={
+            "node_execution_id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent")),
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent/round-1")), "label": "ROUND 1",
+            "parent_id": None, "error": None, "status": "success",
+            "data": {"thought": "I can answer this directly.", "tool": None}, "metadata": {}, "node_id": "agent"})
 
     def _sys_inputs(self) -> dict:
         inputs = {**self.inputs, "sys.files": [], "sys.user_id": "DEFAULT-USER", "sys.app_id": self.app.app_id,
                   "sys.workflow_id": f"wf-{self.app.app_id}", "sys.workflow_run_id": self.run_id}
         if self.app.mode == "advanced-chat":
             inputs.update({"sys.query": self.query, "sys.conversation_id": self.base["conversation_id"],
-                           "sys.dialogue_count": 1})
+                           "sys.dialogue_count": self.turn})
         return inputs
 
     def _node(self, finished: bool) -> dict:
@@ -309,7 +434,7 @@ class _Run:
                 "loop_id": None, "agent_strategy": None}
         if finished:
             node.update({"inputs": {}, "process_data": {}, "process_data_truncated": False,
-                         "outputs": {"text": "".join(self.tokens)}, "outputs_truncated": False,
+                         "outputs": {"text": self.answer}, "outputs_truncated": False,
                          "status": "succeeded", "error": None, "elapsed_time": 0.01,
                          "execution_metadata": {"total_tokens": 12, "total_price": "0.0000120", "currency": "USD"},
                          "finished_at": self.created_at, "files": []})
@@ -318,7 +443,7 @@ class _Run:
 
     def _workflow_result(self) -> dict:
         return {"id": self.run_id, "workflow_id": f"wf-{self.app.app_id}", "status": "succeeded",
-                "outputs": {"text": "".join(self.tokens)}, "error": None, "elapsed_time": 0.01,
+                "outputs": {"text": self.answer}, "error": None, "elapsed_time": 0.01,
                 "total_tokens": 12, "total_steps": 3,
                 "created_by": {"id": "end-user-demo", "user": "DEFAULT-USER"},
                 "created_at": self.created_at, "finished_at": self.created_at, "exceptions_count": 0, "files": []}
@@ -328,7 +453,11 @@ class _Run:
 
 
 def _blocking(app: DemoApp, events: list[dict]) -> dict:
-    """The blocking answer Dify builds from the same run (section 2.7 of the app semantics)."""
+    """The blocking answer Dify builds from the same run (section 2.7 of the app semantics).
+
+    A chat or completion run that fails re-raises its error from `generate()`; only ValueErrors become
+    400 invalid_param, the model's errors (InvokeError) reach the generic 500 handler.
+    """
     errors = [e for e in events if e["event"] == "error"]
     if app.mode == "workflow":
         finished = next((e for e in events if e["event"] == "workflow_finished"), None)
@@ -337,12 +466,16 @@ def _blocking(app: DemoApp, events: list[dict]) -> dict:
             data.pop(key, None)
         return {"task_id": events[0]["task_id"], "workflow_run_id": events[0]["workflow_run_id"], "data": data}
     if errors:
-        raise dify_http_error(400, errors[0]["code"], errors[0]["message"])
-    end = events[-1]
-    answer = "".join(e.get("answer", "") for e in events if e["event"] == "message")
+        if errors[0]["code"] == "invalid_param":
+            raise value_error(errors[0]["message"])
+        raise internal_server_error()
+    end = next(e for e in events if e["event"] == "message_end")
+    replaced = [e["answer"] for e in events if e["event"] == "message_replace"]
+    answer = replaced[-1] if replaced else "".join(e.get("answer", "") for e in events if e["event"] == "message")
     result = {"event": "message", "task_id": end["task_id"], "id": end["message_id"],
               "message_id": end["message_id"], "conversation_id": end.get("conversation_id"), "mode": app.mode,
               "answer": answer, "metadata": end["metadata"], "created_at": end["created_at"]}
     if app.mode == "completion":
         del result["conversation_id"]
     return result
+

@@ -18,7 +18,7 @@ from devkit.storage import Storage
 def build_apps(config: Config, files: FileStore):
     if config.dify_base_url:
         return DifyApps(config.dify_base_url, config.dify_app_keys)
-    return DemoApps(token_delay=config.token_delay_ms / 1000, files=files)
+    return DemoApps(token_delay=config.token_delay_ms / 1000, files=files, completion_works=config.completion_works)
 
 
 def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print,
@@ -32,7 +32,7 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
     config.settings.setdefault("openai_input_variable", "text")
     plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo, python=python)
     plugin.start()
-    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files)
+    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files, config.app_stream_seconds)
     relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,
                   first_chunk_timeout=config.first_chunk_seconds, total_timeout=config.total_seconds)
     server = serve(relay, port)

@@ -12,8 +12,8 @@ NAUGHTY = ["<script>alert(1)</script>", "' OR 1=1 --", "\u202eevil", "🦆" * 50
            "%00%0d%0a", "Ω≈ç√∫", "\\u0000", "null", "﻿"]
 
 
-def case(name, status, code, method="POST", path=CHAT, body=None, raw=None, headers=None, auth=True):
-    return pytest.param(method, path, body, raw, headers, auth, status, code, id=name)
+def case(name, status, code, method="POST", path=CHAT, body=None, raw=None, headers=None, auth=True, marks=()):
+    return pytest.param(method, path, body, raw, headers, auth, status, code, id=name, marks=marks)
 
 
 CASES = [
@@ -40,7 +40,8 @@ CASES = [
     case("response-mode-unknown", 400, "invalid_param", body={"query": "a", "response_mode": "fast"}),
     case("response-mode-number", 400, "invalid_param", body={"query": "a", "response_mode": 1}),
     case("conversation-id-number", 400, "invalid_param", body={"query": "a", "conversation_id": 1}),
-    case("conversation-id-unknown", 404, "not_found", body={"query": "a", "conversation_id": "nope"}),
+    case("conversation-id-unknown", 404, "not_found", body={"query": "a", "conversation_id": "nope"},
+         marks=pytest.mark.xfail(reason="issue 13: Dify answers a non-UUID conversation id with its generic 500", strict=False)),
     case("user-number", 400, "invalid_param", body={"query": "a", "user": 1}),
     case("user-too-long", 400, "invalid_param", body={"query": "a", "user": "u" * 256}),
     case("user-nul", 400, "invalid_param", body={"query": "a", "user": "u\u0000"}),

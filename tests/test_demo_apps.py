@@ -1,0 +1,194 @@
+"""The demo apps as a plugin meets them: the SDK's own invokers, answered by the dev kit's Host."""
+
+import contextlib
+import json
+import uuid
+
+import httpx
+import pytest
+
+from devkit.demo_apps import MODERATED_ANSWER, DemoApps
+from devkit.harness import Runtime
+from devkit.host import Host
+from devkit.inprocess import answering, new_session
+from devkit.storage import Storage
+
+INTERNAL_500 = ('invoke app failed: request failed with status code: 500 and respond with: '
+                '{"message": "Internal Server Error", "code": "unknown", "status": 500}\n')
+
+
+def invalid_param(message: str) -> str:
+    body = json.dumps({"code": "invalid_param", "message": message, "status": 400})
+    return f"invoke app failed: request failed with status code: 400 and respond with: {body}\n"
+
+
+@contextlib.contextmanager
+def sdk(host: Host | None = None):
+    """A real SDK Session whose reverse invocations the Host answers (default: the demo apps)."""
+    with answering(host or Host(DemoApps(), Storage())):
+        yield new_session()
+
+
+def failure(call) -> str:
+    with pytest.raises(Exception) as e:
+        result = call()
+        if not isinstance(result, dict):
+            list(result)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("invoke", [
+    lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "blocking"),
+    lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "streaming"),
+    lambda s: s.app.chat.invoke("demo-completion", "hello", {"text": "x"}, "blocking"),
+    lambda s: s.app.workflow.invoke("demo-completion", {"text": "x"}, "streaming"),
+], ids=["completion-blocking", "completion-streaming", "chat-invoker", "workflow-invoker"])
+def test_completion_apps_fail_from_a_plugin_whatever_invoker(invoke):
+    with sdk() as session:
+        assert failure(lambda: invoke(session)) == INTERNAL_500
+
+
+def test_completion_works_option_emulates_a_fixed_dify():
+    with sdk(Host(DemoApps(completion_works=True), Storage())) as session:
+        answer = session.app.completion.invoke("demo-completion", {"text": "ducks"}, "blocking")
+    assert answer["answer"] == "A short note about ducks." and answer["mode"] == "completion"
+    assert "conversation_id" not in answer
+
+
+def test_fetch_app_of_an_unknown_app():
+    with sdk() as session:
+        assert session.app.fetch_app("demo-chat")["opening_statement"] == "Hello! Ask me anything."
+        assert failure(lambda: session.app.fetch_app("nope")) == "fetch app failed: data is nil"
+
+
+def test_unknown_and_malformed_conversations():
+    with sdk() as session:
+        first = session.app.chat.invoke("demo-chat", "one", {}, "blocking")
+        spelled = str(uuid.UUID(first["conversation_id"])).upper()  # a Postgres uuid column: same row
+        second = session.app.chat.invoke("demo-chat", "two", {}, "blocking", spelled)
+        assert second["conversation_id"] == first["conversation_id"] and second["answer"].endswith("(turn 2)")
+        unknown = str(uuid.uuid4())
+        assert failure(lambda: session.app.chat.invoke("demo-chat", "x", {}, "blocking", unknown)) == invalid_param("")
+        other_app = lambda: session.app.chat.invoke("demo-chatflow", "x", {}, "blocking", first["conversation_id"])  # noqa: E731
+        assert failure(other_app) == invalid_param("")
+        assert failure(lambda: session.app.chat.invoke("demo-chat", "x", {}, "blocking", "nope")) == INTERNAL_500
+
+
+def test_a_blocking_run_that_fails_inside_the_app_is_a_500():
+    with sdk() as session:
+        assert failure(lambda: session.app.chat.invoke("demo-chat", "/fail during", {}, "blocking")) == INTERNAL_500
+        assert failure(lambda: session.app.chat.invoke("demo-chat", "/crash during", {}, "blocking")) == INTERNAL_500
+        events = list(session.app.chat.invoke("demo-chat", "/fail during", {}, "streaming"))
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "completion_request_error"
+
+
+@pytest.mark.parametrize("app, query, inputs, message", [
+    ("demo-chat", "q", {"name": 5}, "(type 'text-input') name in input form must be a string"),
+    ("demo-chat", "q", {"tone": ["formal"]}, "(type 'select') tone in input form must be a string"),
+    ("demo-chat", "q", {"tone": "rude"}, "tone in input form must be one of the following: ['friendly', 'formal']"),
+    ("demo-chat", "q", {"name": "n" * 49}, "name in input form must be less than 48 characters"),
+    ("demo-chat", "q", {"attachment": "https://x"}, "attachment in input form must be a file"),
+    ("demo-workflow", None, {}, "text is required in input form"),
+    ("demo-workflow", None, {"text": None}, "text is required in input form"),
+    ("demo-workflow", None, {"text": "t", "count": "many"}, "count in input form must be a valid number"),
+    ("demo-chat", "", {"name": 5}, "missing query"),  # the query is checked before the inputs
+])
+def test_input_form_errors_use_difys_wording(app, query, inputs, message):
+    with sdk() as session:
+        if query is None:
+            call = lambda: session.app.workflow.invoke(app, inputs, "blocking")  # noqa: E731
+        else:
+            call = lambda: session.app.chat.invoke(app, query, inputs, "blocking")  # noqa: E731
+        assert failure(call) == invalid_param(message)
+
+
+def test_checks_run_in_difys_order():
+    with sdk() as session:
+        # agent blocking before the conversation, the conversation before the inputs
+        agent = lambda: session.app.chat.invoke("demo-agent", "q", {"name": 5}, "blocking", "nope")  # noqa: E731
+        assert failure(agent) == invalid_param("Agent Chat App does not support blocking mode")
+        unknown = lambda: session.app.chat.invoke("demo-chat", "q", {"name": 5}, "blocking", str(uuid.uuid4()))  # noqa: E731
+        assert failure(unknown) == invalid_param("")
+        # the app before the query; a number input of the wrong type is Dify's TypeError: a 500
+        assert failure(lambda: session.app.chat.invoke("ghost", "", {}, "blocking")) == invalid_param("app not found")
+        assert failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "count": [1]},
+                                                           "blocking")) == INTERNAL_500
+
+
+def test_valid_inputs_are_cleaned_as_dify_does():
+    with sdk() as session:
+        events = list(session.app.workflow.invoke("demo-workflow", {"text": "a\x00b", "count": "2.5", "extra": 1},
+                                                  "streaming"))
+    assert events[0]["data"]["inputs"]["text"] == "ab" and events[0]["data"]["inputs"]["count"] == 2.5
+    assert "extra" not in events[0]["data"]["inputs"]
+
+
+def events_of(session, app, text, mode="streaming"):
+    if app in ("demo-workflow",):
+        return list(session.app.workflow.invoke(app, {"text": text}, mode))
+    return list(session.app.chat.invoke(app, text, {}, mode))
+
+
+def test_moderation_replaces_the_answer():
+    with sdk() as session:
+        events = events_of(session, "demo-chat", "/moderate")
+        blocking = session.app.chat.invoke("demo-chat", "/moderate", {}, "blocking")
+        workflow = events_of(session, "demo-workflow", "/moderate")
+    replace = next(e for e in events if e["event"] == "message_replace")
+    assert set(replace) == {"event", "conversation_id", "message_id", "created_at", "task_id", "answer", "reason"}
+    assert replace["answer"] == MODERATED_ANSWER and events[-1]["event"] == "message_end"
+    assert blocking["answer"] == MODERATED_ANSWER
+    text_replace = next(e for e in workflow if e["event"] == "text_replace")
+    assert text_replace["data"] == {"text": MODERATED_ANSWER}
+    assert workflow[-1]["data"]["outputs"] == {"text": MODERATED_ANSWER}
+
+
+def test_tts_file_iteration_loop_and_agent_log_events():
+    with sdk() as session:
+        tts = events_of(session, "demo-chat", "/tts")
+        file = events_of(session, "demo-agent", "/file")
+        iterate = events_of(session, "demo-workflow", "/iterate 2")
+        loop = events_of(session, "demo-chatflow", "/loop 3")
+        agent_log = events_of(session, "demo-workflow", "/agent-log")
+    assert [e["event"] for e in tts][-2:] == ["tts_message", "tts_message_end"] and tts[-1]["audio"] == ""
+    assert set(tts[-1]) == {"event", "conversation_id", "message_id", "created_at", "task_id", "audio"}
+    message_file = next(e for e in file if e["event"] == "message_file")
+    assert (message_file["type"], message_file["belongs_to"]) == ("image", "assistant")
+    assert set(message_file) == {"event", "conversation_id", "message_id", "created_at", "task_id", "id", "type",
+                                 "belongs_to", "url"}
+    names = [e["event"] for e in iterate]
+    assert names[1:5] == ["iteration_started", "iteration_next", "iteration_next", "iteration_completed"]
+    completed = iterate[4]
+    assert completed["data"]["steps"] == 2 and completed["data"]["status"] == "succeeded"
+    assert set(completed) == {"event", "workflow_run_id", "task_id", "data"}
+    assert [e["data"]["index"] for e in loop if e["event"] == "loop_next"] == [0, 1, 2]
+    assert "conversation_id" in loop[1] and loop[-1]["event"] == "message_end"
+    log = next(e for e in agent_log if e["event"] == "agent_log")
+    assert set(log["data"]) == {"node_execution_id", "id", "label", "parent_id", "error", "status", "data",
+                                "metadata", "node_id"}
+
+
+def test_through_the_stdio_protocol_the_plugin_meets_the_same_failures(runtime):
+    """The headline behaviours over the real protocol; Duck logs the daemon's text it received."""
+    completion = httpx.post(runtime.base_url + "/apps/demo-completion/completion-messages", headers=runtime.headers,
+                            json={"inputs": {"text": "c"}, "response_mode": "blocking"}, timeout=30)
+    assert completion.status_code >= 400
+    unknown = httpx.post(runtime.base_url + "/apps/demo-chat/chat-messages", headers=runtime.headers,
+                         json={"query": "x", "conversation_id": str(uuid.uuid4())}, timeout=30)
+    assert unknown.status_code == 400 and unknown.json()["message"] == ""
+    output = runtime.output()
+    assert INTERNAL_500.rstrip("\n") in output
+
+
+def test_app_streams_are_cut_after_the_configured_seconds(tmp_path):
+    config = tmp_path / "devkit.toml"
+    config.write_text('[endpoint.settings]\napi_key = "k"\n[limits]\napp_stream_seconds = 1\n')
+    running = Runtime(config=config)
+    try:
+        response = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers={"Authorization": "Bearer k"},
+                              json={"query": "/pause 5"}, timeout=30)
+        events = [json.loads(line[6:]) for line in response.text.split("\n\n") if line.startswith("data: ")]
+        assert events[0]["event"] == "message" and events[-1]["event"] == "error"
+        assert "read app failed: read tcp" in running.output()
+    finally:
+        running.stop()
