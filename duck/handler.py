@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 
 from werkzeug import Request, Response
@@ -42,8 +43,11 @@ def make_handler(render_error: Callable[[DuckError], Response],
             if settings is not None:
                 response.headers.update(cors_headers(r, settings))
             response = within_chunk_limit(response)
+            # Every answer names itself, as OpenAI's do: a caller can quote it, and the log line carries it.
+            request_id = "req_" + uuid.uuid4().hex
+            response.headers["x-request-id"] = request_id
             elapsed_ms = (time.perf_counter() - started) * 1000
-            logger.info("%s %s %d %.1fms", r.method, r.path, response.status_code, elapsed_ms)
+            logger.info("%s %s %d %.1fms %s", r.method, r.path, response.status_code, elapsed_ms, request_id)
             return response
 
         return _invoke

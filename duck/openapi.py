@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 
-from duck import openai_chat, openai_responses, static
+from duck import openai_chat, openai_completions, openai_responses, static
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 from duck.routes import plugin_identity
 
@@ -38,6 +38,8 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/v1/models/{model_id}", "get", "One app served as an OpenAI model", None, "openai-model"),
     ("/v1/responses", "post", "OpenAI Responses API (one assistant message per response)",
      openai_responses.ResponsesRequest, "openai"),
+    ("/v1/completions", "post", "OpenAI legacy completion: the prompt in, the app's answer as text",
+     openai_completions.TextCompletionRequest, "openai"),
     ("/openapi.json", "get", "This document", None, "public"),
     ("/hooks/{app_id}", "post", "A webhook delivery (GitHub, Stripe, Slack, Discord, Shopify, Standard Webhooks), "
      "signed by its sender, run once", None, "hook"),

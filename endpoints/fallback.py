@@ -11,7 +11,7 @@ class Fallback(Endpoint):
     @duck.handler
     def _invoke(self, r, values, settings):
         methods = routes.allowed_methods(r.path)
-        if r.method == "OPTIONS" and methods:
+        if r.method == "OPTIONS" and (methods or cors.allowed_origin(r, settings)):
             return Response(status=204, headers=cors.preflight_headers(r, settings, methods))
         if methods:
             allow = ", ".join(methods)

@@ -176,6 +176,7 @@ def test_pinned_runtime_lists_one_model():
         running.stop()
 
 
+<<<<<<< HEAD
 MODERATED = [{"event": "message", "answer": "bad ", "conversation_id": "c", "message_id": "m"},
              {"event": "message", "answer": "words", "conversation_id": "c", "message_id": "m"},
              {"event": "message_replace", "answer": "Sorry, I cannot answer that.", "conversation_id": "c",
@@ -205,3 +206,66 @@ def test_message_replace_replaces_the_answer_so_far():
     replaced = [f for f in frames if f.get("message_replace")]
     assert [f["choices"][0]["delta"]["content"] for f in replaced] == ["Sorry, I cannot answer that."]
     assert frames[-1]["choices"][0]["finish_reason"] == "content_filter"
+=======
+def test_unknown_v1_paths_and_wrong_methods_are_openai_shaped(call):
+    for method, path, status in [("GET", "/v1/assistants", 404), ("POST", "/v1/embeddings", 404),
+                                 ("GET", "/v1/models/a/b", 404), ("GET", "/v1/chat/completions", 405),
+                                 ("PUT", "/v1/responses", 405), ("DELETE", "/v1/models/demo-chat", 405)]:
+        reply = call(method, path)
+        error = json.loads(reply.body)["error"]
+        assert reply.status == status and error["type"] == "invalid_request_error", (method, path)
+        assert error["code"] == ("unknown_url" if status == 404 else "method_not_allowed")
+    assert call("GET", "/v1/chat/completions").headers["Allow"] == "POST"
+
+
+def test_legacy_completions_through_the_sdk_dispatch(call):
+    reply = call("POST", "/v1/completions", {"model": "demo-chat", "prompt": "Hello"})
+    body = json.loads(reply.body)
+    assert reply.status == 200 and body["object"] == "text_completion" and body["id"].startswith("cmpl-")
+    assert body["choices"][0]["text"] == "Hi there! You said: Hello (turn 1)" and body["usage"]["prompt_tokens"] == 12
+    streamed = chunks(call("POST", "/v1/completions", {"model": "demo-chat", "prompt": ["Hi"], "stream": True,
+                                                       "stream_options": {"include_usage": True}}))
+    assert "".join(c["choices"][0]["text"] for c in streamed if c["choices"]) == "Hi there! You said: Hi (turn 1)"
+    assert streamed[-2]["choices"][0]["finish_reason"] == "stop" and streamed[-1]["usage"]["total_tokens"] > 0
+    failed = chunks(call("POST", "/v1/completions", {"model": "demo-chat", "prompt": "/fail during", "stream": True}))
+    assert failed[-1]["error"]["type"] == "server_error"
+    for bad, param in [({"prompt": "x", "n": 2}, "n"), ({"prompt": "x", "echo": True}, "echo"),
+                       ({"prompt": "x", "suffix": "y"}, "suffix"), ({"prompt": "x", "logprobs": 2}, "logprobs"),
+                       ({"prompt": ["a", "b"]}, None), ({"prompt": ""}, None), ({}, None)]:
+        reply = call("POST", "/v1/completions", {"model": "demo-chat", **bad})
+        error = json.loads(reply.body)["error"]
+        assert reply.status == 400 and error["param"] == param, bad
+
+
+def test_model_retrieval(call):
+    reply = call("GET", "/v1/models/demo-chat", settings={"api_key": API_KEY, "openai_models": "demo-chat"})
+    body = json.loads(reply.body)
+    assert reply.status == 200 and body["id"] == "demo-chat" and body["object"] == "model" and body["created"] > 0
+    missing = call("GET", "/v1/models/ghost", settings={"api_key": API_KEY, "openai_models": "demo-chat"})
+    assert missing.status == 404 and json.loads(missing.body)["error"]["code"] == "model_not_found"
+    assert call("GET", "/v1/models/bad%20id").status == 404
+
+
+def test_official_client_completions_and_model_retrieval(client):
+    assert client.completions.create(model="demo-chat", prompt="P").choices[0].text.endswith("P (turn 1)")
+    streamed = client.completions.create(model="demo-workflow", prompt="w", stream=True)
+    assert "".join(chunk.choices[0].text for chunk in streamed if chunk.choices) == "Echo: w"
+    model = client.models.retrieve("demo-chat")
+    assert model.id == "demo-chat" and model.created > 1_700_000_000
+    with pytest.raises(openai_sdk.NotFoundError):
+        client.models.retrieve("ghost")
+
+
+def test_official_client_keeps_memory_for_a_resent_history(client):
+    history = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "First"}]
+    for turn in (1, 2, 3):
+        reply = client.chat.completions.create(model="demo-chat", messages=history, user="memory-test")
+        answer = reply.choices[0].message.content
+        assert answer.endswith(f"(turn {turn})"), answer
+        history += [{"role": "assistant", "content": answer}, {"role": "user", "content": f"Next {turn}"}]
+    assert answer.startswith("Hi there! You said: Next 2")
+    # The same transcript under another user is a stranger's: a new conversation, which sees it whole.
+    stranger = client.chat.completions.create(model="demo-chat", messages=history, user="someone-else")
+    assert stranger.choices[0].message.content.endswith("(turn 1)")
+    assert "user: First" in stranger.choices[0].message.content
+>>>>>>> 3dd836c (POST /v1/completions (stream and not); CORS preflights on any path for allowed origins, echoing the requested headers (x-stainless-*), Vary: Origin, exposed x-request-id; x-request-id on every answer; tests for memory, CORS and the /v1 fallback)
