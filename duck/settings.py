@@ -67,7 +67,7 @@ def parse_settings(raw: Mapping | None, runtime: str = "local", require_key: boo
         max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, upload_ceiling),
         signing_secret=_text(raw.get("signing_secret")) or None,
         openai_models=_list(raw.get("openai_models")),
-        openai_memory=_choice(raw.get("openai_memory"), ("auto", "last_message", "transcript")),
+        openai_memory=_choice(raw.get("openai_memory"), ("last_message", "transcript")) or "auto",
         openai_input_variable=_text(raw.get("openai_input_variable")) or None,
         webhook_provider=_choice(raw.get("webhook_provider"), WEBHOOK_PROVIDERS),
         webhook_secret=_text(raw.get("webhook_secret")) or None,
@@ -93,12 +93,6 @@ def _text(value: object) -> str:
     if isinstance(value, int | float | str):
         return str(value).strip()
     return ""
-
-
-def _choice(value: object, choices: tuple[str, ...]) -> str:
-    """A select setting: one of `choices`, the first (the default) when unset or unknown."""
-    text = _text(value)
-    return text if text in choices else choices[0]
 
 
 def _app_id(value: object) -> str | None:
