@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
-from duck import encoders, openai
+from duck import openai
 from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
-from duck.responses import STREAM_HEADERS, json_response
+from duck.responses import json_response, stream_response
 from duck.settings import Settings
 
 
@@ -68,8 +68,8 @@ class _TextCompletion:
 def respond(body: TextCompletionRequest, started: openai.Run) -> Response:
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        return Response(stream(started, body.model, include_usage), content_type="text/event-stream; charset=utf-8",
-                        headers=STREAM_HEADERS)
+        return stream_response(started.events, lambda events: stream(events, body.model, include_usage),
+                               "text/event-stream", openai.SSE_PING)
     return json_response(blocking(started, body.model))
 
 
@@ -80,21 +80,18 @@ def blocking(started: openai.Run, model: str) -> dict:
             completion.answer.text_of(event)
     except Exception as e:
         raise as_duck_error(e) from None
-    return completion.object(completion.answer.text, "stop", usage=True)
+    return completion.object(completion.answer.text, completion.answer.finish_reason, usage=True)
 
 
-def stream(started: openai.Run, model: str, include_usage: bool) -> Iterator[bytes]:
+def stream(events: Iterable[dict], model: str, include_usage: bool) -> Iterator[bytes]:
     """SSE frames of text_completion objects, ending with `data: [DONE]`."""
     completion = _TextCompletion(model)
     try:
-        for event in openai.keepalive_events(started.events):
-            if event is encoders.PING:
-                yield openai.SSE_PING
-                continue
+        for event in events:
             text = completion.answer.text_of(event)
             if text:
                 yield openai.sse(completion.object(text, None, usage=False))
-        yield openai.sse(completion.object("", "stop", usage=False))
+        yield openai.sse(completion.object("", completion.answer.finish_reason, usage=False))
         if include_usage:
             yield openai.sse({**completion.object("", None, usage=True), "choices": []})
     except Exception as e:  # the status is already sent: the error becomes the last frame

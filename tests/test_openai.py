@@ -176,7 +176,6 @@ def test_pinned_runtime_lists_one_model():
         running.stop()
 
 
-<<<<<<< HEAD
 MODERATED = [{"event": "message", "answer": "bad ", "conversation_id": "c", "message_id": "m"},
              {"event": "message", "answer": "words", "conversation_id": "c", "message_id": "m"},
              {"event": "message_replace", "answer": "Sorry, I cannot answer that.", "conversation_id": "c",
@@ -206,7 +205,8 @@ def test_message_replace_replaces_the_answer_so_far():
     replaced = [f for f in frames if f.get("message_replace")]
     assert [f["choices"][0]["delta"]["content"] for f in replaced] == ["Sorry, I cannot answer that."]
     assert frames[-1]["choices"][0]["finish_reason"] == "content_filter"
-=======
+
+
 def test_unknown_v1_paths_and_wrong_methods_are_openai_shaped(call):
     for method, path, status in [("GET", "/v1/assistants", 404), ("POST", "/v1/embeddings", 404),
                                  ("GET", "/v1/models/a/b", 404), ("GET", "/v1/chat/completions", 405),
@@ -268,4 +268,3 @@ def test_official_client_keeps_memory_for_a_resent_history(client):
     stranger = client.chat.completions.create(model="demo-chat", messages=history, user="someone-else")
     assert stranger.choices[0].message.content.endswith("(turn 1)")
     assert "user: First" in stranger.choices[0].message.content
->>>>>>> 3dd836c (POST /v1/completions (stream and not); CORS preflights on any path for allowed origins, echoing the requested headers (x-stainless-*), Vary: Origin, exposed x-request-id; x-request-id on every answer; tests for memory, CORS and the /v1 fallback)
