@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 import gevent
-from gevent.queue import Empty, Queue
+from gevent.event import Event
 
 # The daemon kills a plugin whose stdout line passes 5 MiB; a chunk is hex-encoded (x2) on that line.
 MAX_CHUNK_BYTES = 1024 * 1024
@@ -36,43 +37,56 @@ _END = object()
 logger = logging.getLogger("duck")
 
 
+class Empty(Exception):
+    """Nothing arrived in time."""
+
+
 class Source:
-    """Items (an app's events, or a route's frames) read ahead by a helper greenlet into a queue."""
+    """Items (an app's events, or a route's frames) read ahead by a helper greenlet.
 
-    def __init__(self, events: Iterable):
-        self._queue: Queue = Queue()
-        self._head: list = []  # an item `first` took off the queue, handed out again by `get`
-        gevent.spawn(self._pump, events)
+    One reader only. A deque and an event rather than gevent's Queue: this is every stream's hot
+    path, twice per event, and the greenlets are cooperative, so nothing can slip in between a check
+    and the wait that follows it.
+    """
 
-    def _pump(self, events: Iterable) -> None:
-        put = self._queue.put
+    def __init__(self, items: Iterable):
+        self._items: deque = deque()
+        self._arrived = Event()
+        gevent.spawn(self._pump, items)
+
+    def _pump(self, items: Iterable) -> None:
+        queue, arrived = self._items, self._arrived
         try:
-            for event in events:
-                put(event)
+            for item in items:
+                queue.append(item)
+                if not arrived.is_set():
+                    arrived.set()
         except Exception as e:  # handed to the reader, which decides what the caller sees
-            put(e)
+            queue.append(e)
         finally:
-            put(_END)
+            queue.append(_END)
+            arrived.set()
 
     def first(self, timeout: float) -> dict | None:
-        """The first event; None when the app is still silent after `timeout`. Raises its failure."""
-        if not self._head:
-            try:
-                self._head.append(self._queue.get(timeout=timeout))
-            except Empty:
-                return None
-        item = self._head[0]
+        """The first event, left in place; None if the app is still silent after `timeout`. Raises its failure."""
+        if not self._items and not self._wait(timeout):
+            return None
+        item = self._items[0]
         if isinstance(item, Exception):
             raise item
         return None if item is _END else item
 
     def get(self, timeout: float | None = None):
         """The next item (an event, an exception or _END); raises Empty after `timeout` (0: no wait)."""
-        if self._head:
-            return self._head.pop()
-        if timeout == 0:
-            return self._queue.get_nowait()
-        return self._queue.get(timeout=timeout)
+        if self._items:
+            return self._items.popleft()
+        if timeout == 0 or not self._wait(timeout):
+            raise Empty
+        return self._items.popleft()
+
+    def _wait(self, timeout: float | None) -> bool:
+        self._arrived.clear()
+        return bool(self._arrived.wait(timeout))
 
     def __iter__(self) -> Iterator[dict]:
         """The events, blocking as long as the app is silent (for answers folded inside Duck)."""

@@ -5,6 +5,8 @@ import json
 import httpx
 import pytest
 
+from devkit.harness import Runtime
+
 BIG = 3_000_000  # a 3 MB answer: sent as one chunk it is a 6 MB stdout line, and the plugin dies
 
 
@@ -40,23 +42,49 @@ def test_a_3_mb_answer_arrives_whole_on_every_route(runtime, route):
     assert runtime.plugin_process().pid == pid  # the plugin was not killed for a long stdout line
 
 
-def test_an_app_silent_before_its_first_event_gets_a_started_stream_and_pings(runtime):
-    """The fixture's DUCK_KEEPALIVE_SECONDS=0.5: Duck waits that long for the first event, then starts."""
+def test_an_app_silent_before_its_first_event_gets_a_started_stream_and_pings():
+    """Duck waits DUCK_KEEPALIVE_SECONDS for the first event, then starts the stream and keeps it alive.
+
+    Its own runtime: Duck learns app modes in storage and then refuses a wrong route before the app runs.
+    """
+    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5"})
+    try:
+        with httpx.Client(base_url=running.base_url, headers=running.headers, timeout=30) as client:
+            with client.stream("POST", "/apps/demo-chat/chat-messages", json={"query": "/hang 2"}) as response:
+                assert response.status_code == 200
+                chunks = response.iter_raw()
+                assert next(chunks) == b"event: ping\n\n"
+                rest = b"".join(chunks)
+            frames = [f for f in rest.split(b"\n\n") if f and f != b"event: ping"]
+            assert json.loads(frames[-1][6:])["event"] == "message_end"
+            # A failure that comes after the stream started is its last event.
+            with client.stream("POST", "/apps/demo-workflow/chat-messages",
+                               json={"query": "x", "inputs": {"text": "/hang 2"}}) as late_mismatch:
+                body = late_mismatch.read()
+            assert late_mismatch.status_code == 200
+            assert json.loads(body.rstrip().split(b"\n\n")[-1][6:])["code"] == "not_chat_app"
+            # A fast failure still gets its own status.
+            fast = client.post("/apps/demo-chat/chat-messages", json={"query": "x", "inputs": {"name": 5}})
+            assert fast.status_code == 400 and fast.json()["code"] == "invalid_param"
+    finally:
+        running.stop()
+
+
+MODERATED = "Sorry, I can't talk about that."  # the demo apps' preset reply for /moderate
+
+
+def test_moderation_replaces_the_answer_on_every_route(runtime):
     with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
-        with client.stream("POST", "/apps/demo-chat/chat-messages", json={"query": "/hang 2"}) as response:
-            assert response.status_code == 200
-            chunks = response.iter_raw()
-            assert next(chunks) == b"event: ping\n\n"
-            rest = b"".join(chunks)
-        frames = [f for f in rest.split(b"\n\n") if f and f != b"event: ping"]
-        assert json.loads(frames[-1][6:])["event"] == "message_end"
-        # A failure that comes after the stream started is its last event (an app whose mode Duck has
-        # not learnt yet: a known mode is refused before the app runs).
-        with client.stream("POST", "/apps/demo-completion/chat-messages",
-                           json={"query": "x", "inputs": {"text": "/hang 2"}}) as late_mismatch:
-            body = late_mismatch.read()
-        assert late_mismatch.status_code == 200
-        assert json.loads(body.rstrip().split(b"\n\n")[-1][6:])["code"] == "not_chat_app"
-        # A fast failure still gets its own status.
-        fast = client.post("/apps/demo-workflow/chat-messages", json={"query": "x", "inputs": {"text": "t"}})
-        assert fast.status_code == 400 and fast.json()["code"] == "not_chat_app"
+        folded = client.post("/apps/demo-agent/chat-messages", json=chat("/moderate", response_mode="blocking"))
+        assert folded.json()["answer"] == MODERATED
+        for model in ("demo-chat", "demo-agent", "demo-workflow"):
+            whole = client.post("/v1/chat/completions", json={**openai("/moderate", False), "model": model}).json()
+            assert whole["choices"][0]["message"]["content"] == MODERATED, model
+            assert whole["choices"][0]["finish_reason"] == "content_filter"
+        streamed = client.post("/v1/chat/completions", json=openai("/moderate", True)).content
+        chunks = [json.loads(f[6:]) for f in streamed.split(b"\n\n") if f.startswith(b"data: {")]
+        assert [c["choices"][0]["delta"]["content"] for c in chunks if c.get("message_replace")] == [MODERATED]
+        assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+        assert client.get("/duck/demo-chat", params={"query": "/moderate"}).text.endswith(f"\n[replaced] {MODERATED}")
+        sse = client.post("/apps/demo-chat/chat-messages", json=chat("/moderate")).content
+        assert b'"event":"message_replace"' in sse
