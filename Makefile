@@ -6,12 +6,16 @@ PORT ?= 5002
 
 .PHONY: setup browser serve test bench clean
 
-setup: browser $(VENV)/.installed
+setup: browser tests/js/node_modules/.package-lock.json $(VENV)/.installed
 
 # Headless Chromium and its driver for the playground's browser tests (Debian packages; CI runs as root).
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update && apt-get install -y chromium chromium-driver)
+
+# The Node clients the tests run against Duck (the openai package, the AI SDK), pinned by package-lock.json.
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "dify_plugin 0.10.2 needs Python 3.12 or newer; found " + sys.version.split()[0])'
@@ -29,4 +33,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts tests/js/node_modules
