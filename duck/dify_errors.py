@@ -16,7 +16,10 @@ _TIMEOUT = "invocation exited without response"
 _PERMISSION = "permission denied"
 # The daemon closes Dify's response after DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT (240 s) and reports the
 # read error so (`internal/core/io_tunnel/backwards_invocation/task.go`, executeDifyInvocationAppTask).
+# A read error on Dify's stream is the cut (or a broken connection); "request failed" is Dify
+# reporting that the app itself failed mid-stream (calldify's StreamResponse).
 _STREAM_CUT = "read app failed"
+_APP_FAILED = "request failed"
 
 
 def dify_error(error: Exception, expect: str | None) -> DuckError:
@@ -37,7 +40,7 @@ def dify_error(error: Exception, expect: str | None) -> DuckError:
         return DuckError(status, code, message)
     if _TIMEOUT in text:
         return DuckError(504, "gateway_timeout", "The app did not answer in time.")
-    if text.startswith(_STREAM_CUT):
+    if text.startswith(_STREAM_CUT) and _APP_FAILED not in text:
         logger.warning("app stream cut: %s", text)
         return DuckError(504, "app_stream_timeout", "The app's answer was cut off before it ended: the Dify "
                          "plugin daemon ends an app stream read by a plugin after 240 s.")

@@ -25,6 +25,7 @@ def embedded(status, code, message):
      (500, "internal_server_error")),
     (Exception("something secret went wrong"), None, (500, "internal_server_error")),
     (Exception("read app failed: http: read on closed response body"), None, (504, "app_stream_timeout")),
+    (Exception("read app failed: request failed: boom"), None, (500, "internal_server_error")),
 ])
 def test_dify_failures_become_service_api_errors(error, expect, answer):
     translated = dify_errors.dify_error(error, expect)

@@ -88,3 +88,18 @@ def test_moderation_replaces_the_answer_on_every_route(runtime):
         assert client.get("/duck/demo-chat", params={"query": "/moderate"}).text.endswith(f"\n[replaced] {MODERATED}")
         sse = client.post("/apps/demo-chat/chat-messages", json=chat("/moderate")).content
         assert b'"event":"message_replace"' in sse
+
+
+def test_a_stream_cut_by_the_daemons_limit_ends_with_an_error_that_says_so(tmp_path):
+    """The daemon stops reading an app's stream after 240 s; this runtime cuts after 1 s."""
+    config = tmp_path / "devkit.toml"
+    config.write_text("[limits]\napp_stream_seconds = 1\n")
+    running = Runtime(config=config, delay_ms=50)
+    try:
+        body = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers=running.headers,
+                          json={"query": "/tokens 100"}, timeout=30).content
+        last = json.loads(body.rstrip().split(b"\n\n")[-1][6:])
+        assert last["event"] == "error" and last["code"] == "app_stream_timeout" and "240 s" in last["message"]
+        assert b'"answer":"t0 "' in body
+    finally:
+        running.stop()
