@@ -21,7 +21,7 @@ import psutil  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter  # noqa: E402
 
-from devkit.harness import ROOT, Runtime  # noqa: E402
+from devkit.harness import ROOT, Runtime, read_slowly  # noqa: E402
 from devkit.host import Host  # noqa: E402
 from devkit.inprocess import InProcessPlugin, raw_request  # noqa: E402
 from devkit.plugin_process import PluginProcess  # noqa: E402
@@ -33,9 +33,11 @@ RESULTS = ROOT / "bench" / "results.json"
 KEY = "bench-key"
 
 FULL = {"relay_events": 100_000, "rounds": 5, "ttfb_requests": 200, "one_stream": 20_000, "streams": 50,
-        "stream_events": 2_000, "memory_events": 1_000_000, "slow_streams": 200, "cold_starts": 5}
+        "stream_events": 2_000, "memory_events": 1_000_000, "slow_streams": 200, "cold_starts": 5,
+        "paused_events": 5_000}
 QUICK = {"relay_events": 2_000, "rounds": 2, "ttfb_requests": 10, "one_stream": 500, "streams": 5,
-         "stream_events": 100, "memory_events": 5_000, "slow_streams": 10, "cold_starts": 1}
+         "stream_events": 100, "memory_events": 5_000, "slow_streams": 10, "cold_starts": 1,
+         "paused_events": 1_000}
 
 
 class ReplayApps:
@@ -201,6 +203,19 @@ def cold_start(sizes: dict) -> dict:
     return {name: spread(values) for name, values in times.items()}
 
 
+def paused_client(sizes: dict) -> dict:
+    """(6) Events lost by a client that stops reading for 3 s, as the daemon's 128-chunk queue drops them."""
+    duck = Runtime()
+    try:
+        events = sizes["paused_events"]
+        answer = read_slowly(duck.base_url + "/apps/demo-chat/chat-messages", {"query": f"/tokens {events}"},
+                             duck.headers, pause=3)
+        delivered = sum(1 for e in answer.events() if e["event"] in ("message", "message_end"))
+        return {"events": events + 1, "delivered": delivered, "lost": events + 1 - delivered}
+    finally:
+        duck.stop()
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -217,7 +232,7 @@ def main() -> int:
     started = time.perf_counter()
     relay_rates, relay_chunks = relay(sizes)
     raw = {"relay": relay_rates, "relay_chunks": relay_chunks, "end_to_end": end_to_end(sizes), "memory": memory(sizes),
-           "concurrency": concurrency(sizes), "cold_start": cold_start(sizes)}
+           "concurrency": concurrency(sizes), "cold_start": cold_start(sizes), "paused_client": paused_client(sizes)}
     r, e = raw["relay"], raw["end_to_end"]
     results = {
         "relay_sse_vs_floor": r["duck_sse"]["median"] / r["floor"]["median"],
@@ -262,6 +277,8 @@ def table(res: dict) -> str:
         f"| {d['concurrency']['streams']} paced streams vs one (wall time) | {res['concurrency_ratio']:.2f}x | <= 1.5x |",
         f"| cold start: Duck vs bare plugin ({d['cold_start']['duck']['median']:.2f} s vs "
         f"{d['cold_start']['bare']['median']:.2f} s) | {res['cold_start_ratio']:.2f}x | <= 1.2x |",
+        f"| events lost by a client paused 3 s ({d['paused_client']['events']:,} events, SSE) | "
+        f"{d['paused_client']['lost']:,} | 0 |",
         "",
         f"rounds: {res['sizes']['rounds']}; relay spread (min-max events/s): "
         + ", ".join(f"{k} {v['min']:,.0f}-{v['max']:,.0f}" for k, v in r.items())

@@ -22,6 +22,8 @@ class Config:
     total_seconds: float = 600.0  # the daemon's PLUGIN_MAX_EXECUTION_TIMEOUT
     app_stream_seconds: float = 240.0  # the daemon's DIFY_BACKWARDS_INVOCATION_READ_TIMEOUT
     completion_works: bool = False  # real Dify cannot run completion apps for a plugin; emulate a fixed one
+    idle_seconds: float = 60.0  # the daemon has none; nginx in front of Dify defaults to 60 s
+    send_buffer_bytes: int = 65536  # the daemon's kernel autotunes it up to MiBs; 0 = the kernel's
     key_generated: bool = False
 
 
@@ -45,6 +47,8 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
         first_chunk_seconds=float(limits.get("first_chunk_seconds", 300)),
         total_seconds=float(limits.get("total_seconds", 600)),
         app_stream_seconds=float(limits.get("app_stream_seconds", 240)),
+        idle_seconds=float(limits.get("idle_seconds", 60)),
+        send_buffer_bytes=int(limits.get("send_buffer_bytes", 65536)),
     )
     if not config.settings.get("api_key"):
         config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)

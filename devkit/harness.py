@@ -1,16 +1,22 @@
-"""Start `python -m devkit serve` as a subprocess on a free loopback port: for tests and benchmarks."""
+"""Start `python -m devkit serve` as a subprocess on a free loopback port, and read from it slowly:
+for tests and benchmarks."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import h11
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
@@ -57,6 +63,15 @@ class Runtime:
     def output(self) -> str:
         return "".join(self.lines)
 
+    def wait_for_output(self, text: str, timeout: float = 10) -> bool:
+        """True once `text` appears in the runtime's output (it logs a request after answering it)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _read_rest(self) -> None:
         for line in self.proc.stdout:
             self.lines.append(line)
@@ -69,3 +84,59 @@ class Runtime:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+@dataclass
+class SlowRead:
+    """What a client that paused mid-stream received."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def events(self) -> list[dict]:
+        """The JSON of every SSE `data:` frame received (a dropped chunk is a missing frame)."""
+        frames = self.body.replace(b"\r\n", b"\n").split(b"\n\n")
+        return [json.loads(f[6:]) for f in frames if f.startswith(b"data: ")]
+
+
+def read_slowly(url: str, body: dict, headers: dict[str, str], pause: float, rcvbuf: int = 4096,
+                timeout: float = 60) -> SlowRead:
+    """POST `body` as JSON, read the answer's first bytes, stop reading for `pause` seconds, read the rest.
+
+    Loopback sockets buffer megabytes by default (the receive buffer autotunes up to
+    net.ipv4.tcp_rmem's maximum), so a paused client would absorb whole answers and hide the
+    daemon's 128-chunk queue. SO_RCVBUF is set before connecting, so the window stays small and
+    the server's writes block after a few kilobytes, as they would behind a slow network.
+    """
+    parts = urlsplit(url)
+    payload = json.dumps(body).encode()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    connection = h11.Connection(h11.CLIENT)
+    try:
+        sock.connect((parts.hostname, parts.port))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        request_headers = [("Host", parts.netloc), ("Content-Type", "application/json"),
+                           ("Content-Length", str(len(payload))), *headers.items()]
+        sock.sendall(connection.send(h11.Request(method="POST", target=target, headers=request_headers)))
+        sock.sendall(connection.send(h11.Data(data=payload)) + connection.send(h11.EndOfMessage()))
+        response, received, paused = None, bytearray(), False
+        while True:
+            event = connection.next_event()
+            if event is h11.NEED_DATA:
+                if received and not paused:
+                    time.sleep(pause)  # the client stops reading: the kernel buffers fill, then the server's
+                    paused = True
+                connection.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.Data):
+                received += event.data
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                break
+    finally:
+        sock.close()
+    return SlowRead(response.status_code if response else 0, list(response.headers) if response else [],
+                    bytes(received))

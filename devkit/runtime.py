@@ -35,7 +35,7 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
     plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files, config.app_stream_seconds)
     relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,
                   first_chunk_timeout=config.first_chunk_seconds, total_timeout=config.total_seconds)
-    server = serve(relay, port)
+    server = serve(relay, port, send_buffer=config.send_buffer_bytes, idle_timeout=config.idle_seconds)
     files.base_url = f"http://127.0.0.1:{server.server_port}"
     return plugin, server, apps
 

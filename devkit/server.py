@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ import gevent
 from gevent.pywsgi import WSGIServer
 from gevent.queue import Empty
 
-from devkit import protocol
+from devkit import envelopes, protocol
+from devkit.body_queue import BodyQueue
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
 
@@ -33,8 +35,8 @@ class Relay:
     settings: dict
     files: FileStore | None = None  # answers the signed upload URLs handed to the plugin
     endpoint_id: str = "local-endpoint"
-    first_chunk_timeout: float = 300.0
-    total_timeout: float = 600.0
+    first_chunk_timeout: float = 300.0  # dev kit only: the daemon waits while the client stays
+    total_timeout: float = 600.0  # PLUGIN_MAX_EXECUTION_TIMEOUT, counted from the first chunk
     echo: object = print
 
     def __call__(self, environ, start_response):
@@ -42,21 +44,27 @@ class Relay:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         prefix = f"/e/{self.hook_id}"
         if self.files is not None and path.startswith(UPLOAD_PREFIX):
-            status, body = self.files.receive(environ)
-            return _json(start_response, status, body)
+            status, body = self.files.receive(environ)  # Dify's API answers these, not the daemon
+            data = json.dumps(body).encode()
+            start_response(f"{status} {_reason(status)}",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
+        if not path.startswith("/e/") or method not in ROUTED_METHODS:
+            return _json(start_response, 404, envelopes.ROUTE_NOT_FOUND)
         if not (path == prefix or path.startswith(prefix + "/")):
-            return _json(start_response, 404, {"code": "not_found", "message": "endpoint not found"})
-        if method not in ROUTED_METHODS:
-            return _json(start_response, 404, {"code": "not_found", "message": "route not found"})
+            return _json(start_response, 404, envelopes.UNKNOWN_HOOK)
         if _has_control_characters(environ):
             # Go's HTTP server (the daemon's) refuses these before any routing.
             return _json(start_response, 400, {"code": "bad_request", "message": "invalid header value"})
         raw = self._raw_request(environ, path[len(prefix):] or "/")
+        label = f"{method} {path}"
         try:
             session_id, queue = self.plugin.open_session(self.endpoint_id, raw, self.settings)
         except PluginDied as e:
-            return _json(start_response, 502, {"code": "plugin_unavailable", "message": str(e)})
-        return self._respond(session_id, queue, start_response, f"{method} {path}", started)
+            # GenericInvokePlugin (io_tunnel/generic.go) retries the write, then gives up.
+            self._log(label, 500, started, started, 0, 0)
+            return _json(start_response, 500, envelopes.internal_server_error(f"{e}\nfailed to write request"))
+        return self._respond(session_id, queue, start_response, label, started)
 
     def _raw_request(self, environ, path: str) -> bytes:
         body = environ["wsgi.input"].read(protocol.MAX_BODY_BYTES + 1)
@@ -73,60 +81,111 @@ class Relay:
                                          headers, body, self.hook_id, hook_url)
 
     def _respond(self, session_id, queue, start_response, label, started):
-        # Like the daemon, hold status and headers until the first body chunk (or the end).
-        head: dict | None = None
+        # io_tunnel.InvokeEndpoint: status and headers wait for the first chunk with a body (or the end).
+        head: dict = {}
         first: bytes | None = None
+        deadline = started + self.first_chunk_timeout
         while first is None:
-            kind, data = self._next(queue, self.first_chunk_timeout)
+            kind, data = self._next(queue, deadline - time.perf_counter())
             if kind == "stream":
-                head = head or data
+                head = {**head, **{k: v for k, v in data.items() if k in ("status", "headers")}}
                 if "result" in data:
                     first = binascii.unhexlify(data["result"])
-            elif kind == "end" and head is not None:
+            elif kind == "end":
                 first = b""
+            elif kind == "died":
+                _warn_plugin_died(label, data, streaming=False)
             else:
                 self.plugin.close_session(session_id)
-                status, body = _failure(kind, data)
-                self._log(label, status, started, started, 0)
+                if kind == "timeout":
+                    status, body = 504, FIRST_CHUNK_TIMEOUT
+                    log.warning("!!! %s: no body chunk after %.0f s; the Dify daemon has no such limit and would "
+                                "keep the request open while the client waits (dev kit limit: first_chunk_seconds)",
+                                label, self.first_chunk_timeout)
+                else:  # the plugin's session error: service.Endpoint answers 500 with its text
+                    status, body = 500, envelopes.internal_server_error(envelopes.plugin_error_text(data))
+                self._log(label, status, started, started, 0, 0)
                 return _json(start_response, status, body)
+        body = BodyQueue(label)
+        if first:
+            body.put(first)
+        pump = None
+        if kind == "end":
+            body.close()
+        else:
+            pump = gevent.spawn(self._pump, queue, body, label)
         status = int(head.get("status", 200))
         headers = [(k, str(v)) for k, v in (head.get("headers") or {}).items() if k.lower() not in HOP_BY_HOP]
         start_response(f"{status} {_reason(status)}", headers)
-        ttfb = time.perf_counter()
-        return self._body(session_id, queue, first, label, status, started, ttfb, ended=kind == "end")
+        return self._body(session_id, body, pump, label, status, started)
 
-    def _body(self, session_id, queue, first, label, status, started, ttfb, ended) -> Iterator[bytes]:
-        chunks = 1
-        deadline = started + self.total_timeout
+    def _pump(self, queue, body: BodyQueue, label: str) -> None:
+        """InvokeEndpoint's body_write routine: every later chunk into the 128-chunk queue, never waiting."""
+        while True:
+            kind, data = queue.get()
+            if kind == "stream" and "result" in data:
+                body.put(binascii.unhexlify(data["result"]))
+            elif kind == "end":
+                body.close()
+                return
+            elif kind == "error":
+                body.close(data)
+                return
+            elif kind == "died":  # the daemon's session never hears of it: wait for the timeout
+                _warn_plugin_died(label, data, streaming=True)
+
+    def _body(self, session_id, body: BodyQueue, pump, label, status, started) -> Iterator[bytes]:
+        ttfb = time.perf_counter()
+        deadline = ttfb + self.total_timeout  # service.Endpoint arms time.After once the first chunk is in
+        chunks = 0
         try:
-            if first:
-                yield first
-            while not ended:
-                kind, data = self._next(queue, max(0.0, deadline - time.perf_counter()))
-                if kind == "stream" and "result" in data:
+            while True:
+                item = body.get(max(0.0, deadline - time.perf_counter()))
+                if isinstance(item, bytes):
                     chunks += 1
-                    yield binascii.unhexlify(data["result"])
-                elif kind != "stream":
-                    ended = True
-                    if kind != "end":
-                        # The daemon appends the error after the bytes already sent; so do we, loudly.
-                        error = _failure(kind, data)[1]
-                        log.warning("!!! %s failed after streaming started: %s", label, error)
-                        yield json.dumps(error).encode()
+                    yield item
+                    continue
+                if item is None:
+                    log.warning("!!! %s: killed by timeout after %.0f s of streaming, as the daemon does "
+                                "(PLUGIN_MAX_EXECUTION_TIMEOUT)", label, self.total_timeout)
+                    yield envelopes.go_json(envelopes.KILLED_BY_TIMEOUT)
+                elif item[1] is not None:
+                    # service.Endpoint writes the error's text after the bytes already sent.
+                    log.warning("!!! %s failed after streaming started; the daemon appends the plugin's error "
+                                "to the body: %s", label, envelopes.plugin_error_text(item[1])[:300])
+                    yield envelopes.plugin_error_text(item[1]).encode()
+                return
         finally:
+            if pump is not None:
+                pump.kill(block=False)
             self.plugin.close_session(session_id)
-            self._log(label, status, started, ttfb, chunks)
+            if body.dropped:
+                log.warning("!!! %s: %d chunks (%d bytes) were dropped because the client read too slowly; "
+                            "Dify would have lost them silently", label, body.dropped, body.dropped_bytes)
+            self._log(label, status, started, ttfb, chunks, body.dropped)
 
     def _next(self, queue, timeout: float) -> tuple[str, object]:
         try:
-            return queue.get(timeout=timeout)
+            return queue.get(timeout=max(0.0, timeout))
         except Empty:
             return "timeout", None
 
-    def _log(self, label, status, started, ttfb, chunks) -> None:
+    def _log(self, label, status, started, ttfb, chunks, dropped) -> None:
         now = time.perf_counter()
         self.echo(f"{label} {status} ttfb={1000 * (ttfb - started):.1f}ms total={1000 * (now - started):.1f}ms "
-                  f"chunks={chunks}")
+                  f"chunks={chunks}" + (f" dropped={dropped}" if dropped else ""))
+
+
+FIRST_CHUNK_TIMEOUT = {"code": "timeout", "message": "The plugin sent no body chunk in time (a dev kit limit: "
+                       "the Dify daemon would wait as long as the client does)."}
+
+
+def _warn_plugin_died(label: str, reason: object, streaming: bool) -> None:
+    # notifier_lifecycle.go's OnInstanceShutdown only marks the instance; open sessions are not failed.
+    then = ("ends it with 'killed by timeout' after PLUGIN_MAX_EXECUTION_TIMEOUT" if streaming
+            else "keeps it open as long as the client waits")
+    log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s. "
+                "So does the local runtime.", label, reason, then)
 
 
 def _has_control_characters(environ) -> bool:
@@ -134,24 +193,10 @@ def _has_control_characters(environ) -> bool:
                for k, v in environ.items() if k.startswith("HTTP_") or k == "CONTENT_TYPE")
 
 
-def _failure(kind: str, data: object) -> tuple[int, dict]:
-    if kind == "died":
-        return 502, {"code": "plugin_died", "message": f"The plugin stopped while serving this request: {data}"}
-    if kind == "timeout":
-        return 504, {"code": "timeout", "message": "The plugin did not answer in time (killed by timeout)."}
-    if kind == "error":
-        log.warning("!!! the plugin raised an error; the daemon answers 500 with its traceback: %s",
-                    (data or {}).get("message") if isinstance(data, dict) else data)
-        message = json.dumps({"message": json.dumps(data), "error_type": "PluginDaemonInternalServerError",
-                              "args": None})
-        return 500, {"code": -500, "message": message, "data": None}
-    return 500, {"code": "internal_error", "message": f"unexpected plugin message {kind!r}"}
-
-
 def _json(start_response, status: int, body: dict) -> list[bytes]:
-    data = json.dumps(body).encode()
+    data = envelopes.go_json(body)  # gin's ctx.JSON
     start_response(f"{status} {_reason(status)}",
-                   [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+                   [("Content-Type", envelopes.CONTENT_TYPE), ("Content-Length", str(len(data)))])
     return [data]
 
 
@@ -162,9 +207,32 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-def serve(relay: Relay, port: int):
+class _Server(WSGIServer):
+    """gevent's WSGI server with two dev kit limits on every connection (README: where the dev kit differs).
+
+    The daemon's http.Server sets no timeouts (internal/server/http_server.go) and leaves the send
+    buffer to the kernel, which grows it to net.ipv4.tcp_wmem's maximum (4 MiB on Linux): a paused
+    client would absorb megabytes before the 128-chunk queue fills. A fixed SO_SNDBUF makes loss
+    appear at a predictable point; the idle timeout (nginx's default before Dify: 60 s) keeps a
+    client that stopped reading from holding a connection and its queue for ever.
+    """
+
+    def __init__(self, *args, send_buffer: int, idle_timeout: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.send_buffer = send_buffer
+        self.idle_timeout = idle_timeout
+
+    def handle(self, sock, address):
+        if self.send_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+        sock.settimeout(self.idle_timeout)
+        super().handle(sock, address)
+
+
+def serve(relay: Relay, port: int, send_buffer: int = 65536, idle_timeout: float = 60.0):
     """Start a gevent WSGI server on loopback; returns it (call .stop() to end)."""
-    server = WSGIServer(("127.0.0.1", port), relay, log=None, error_log=log)
+    server = _Server(("127.0.0.1", port), relay, log=None, error_log=log, send_buffer=send_buffer,
+                     idle_timeout=idle_timeout)
     server.start()
     gevent.sleep(0)
     return server
