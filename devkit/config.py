@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 CONFIG_FILE = "devkit.toml"  # its keys are listed in the README (the dev kit's Configuration)
 
 
@@ -25,10 +27,12 @@ class Config:
     idle_seconds: float = 60.0  # the daemon has none; nginx in front of Dify defaults to 60 s
     send_buffer_bytes: int = 65536  # the daemon's kernel autotunes it up to MiBs; 0 = the kernel's
     key_generated: bool = False
+    declared: dict[str, dict] = field(default_factory=dict)  # the plugin's endpoint settings, by name
 
 
 def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | None = None) -> Config:
-    """Read the config file if there is one, apply --setting overrides, fill in an API key."""
+    """Read the config file if there is one, apply --setting overrides, shape the settings as Dify sends
+    them, fill in an API key. Raises ValueError for a setting the plugin does not declare."""
     file = path or plugin_dir / CONFIG_FILE
     raw = tomllib.loads(file.read_text()) if file.exists() else {}
     endpoint = raw.get("endpoint", {})
@@ -36,9 +40,10 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
     storage = raw.get("storage", {}).get("path")
     limits = raw.get("limits", {})
     demo = raw.get("demo", {})
+    declared = declared_settings(plugin_dir)
     config = Config(
         hook_id=str(endpoint.get("hook_id", "duck-local")),
-        settings={**endpoint.get("settings", {}), **(overrides or {})},
+        settings=dify_settings(declared, {**endpoint.get("settings", {}), **(overrides or {})}),
         token_delay_ms=float(demo.get("token_delay_ms", 30)),
         completion_works=bool(demo.get("completion_works", False)),
         dify_base_url=dify.get("base_url"),
@@ -49,16 +54,52 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
         app_stream_seconds=float(limits.get("app_stream_seconds", 240)),
         idle_seconds=float(limits.get("idle_seconds", 60)),
         send_buffer_bytes=int(limits.get("send_buffer_bytes", 65536)),
+        declared=declared,
     )
-    if not config.settings.get("api_key"):
+    if "api_key" in declared and not config.settings.get("api_key"):
         config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)
         config.key_generated = True
     return config
 
 
-def parse_setting(text: str) -> tuple[str, object]:
-    """`name=value` from the command line; `app=<id>` becomes the app-selector's dict shape."""
+def declared_settings(plugin_dir: Path) -> dict[str, dict]:
+    """The `settings` of every endpoint group the manifest lists (plugins.endpoints), by name."""
+    manifest = yaml.safe_load((plugin_dir / "manifest.yaml").read_text()) or {}
+    declared: dict[str, dict] = {}
+    for group in (manifest.get("plugins") or {}).get("endpoints") or []:
+        for setting in (yaml.safe_load((plugin_dir / group).read_text()) or {}).get("settings") or []:
+            declared[str(setting.get("name"))] = setting
+    return declared
+
+
+def dify_settings(declared: dict[str, dict], given: dict) -> dict:
+    """The settings as Dify's endpoint form saves them and the daemon passes them on, decrypted.
+
+    web/.../plugin-detail-panel/endpoint-modal.tsx starts from every declared `default` and turns
+    booleans into booleans; model-modal/Form.tsx saves an app-selector as
+    {app_id, inputs, files, type: "app-selector"} (app-selector/index.tsx). The daemon and Dify's
+    decryption (api/core/tools/utils/encryption.py) change nothing but secret-input values.
+    """
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ValueError(f"the plugin declares no setting named {', '.join(unknown)}; "
+                         f"its settings are: {', '.join(declared) or '(none)'}")
+    settings = {name: spec["default"] for name, spec in declared.items() if spec.get("default") is not None}
+    settings.update(given)
+    for name, value in settings.items():
+        kind = declared[name].get("type")
+        if kind == "boolean" and isinstance(value, str | int):
+            settings[name] = value in ("true", "1", "True") if isinstance(value, str) else value == 1
+        elif kind == "app-selector" and value:
+            chosen = {"app_id": value} if isinstance(value, str) else dict(value)
+            settings[name] = {"app_id": chosen.get("app_id", ""), "inputs": chosen.get("inputs", {}),
+                              "files": chosen.get("files", []), "type": "app-selector"}
+    return settings
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    """`name=value` from the command line (an app-selector takes the app id)."""
     name, sep, value = text.partition("=")
     if not sep:
         raise ValueError(f"--setting takes name=value, got {text!r}")
-    return name, ({"app_id": value} if name == "app" and value else value)
+    return name, value

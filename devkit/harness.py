@@ -108,11 +108,13 @@ def read_slowly(url: str, body: dict, headers: dict[str, str], pause: float, rcv
     net.ipv4.tcp_rmem's maximum), so a paused client would absorb whole answers and hide the
     daemon's 128-chunk queue. SO_RCVBUF is set before connecting, so the window stays small and
     the server's writes block after a few kilobytes, as they would behind a slow network.
+    `rcvbuf=0` leaves the kernel's own sizing.
     """
     parts = urlsplit(url)
     payload = json.dumps(body).encode()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(timeout)
     connection = h11.Connection(h11.CLIENT)
     try:

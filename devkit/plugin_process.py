@@ -122,9 +122,13 @@ class PluginProcess:
                 pending = bytearray(rest)
             else:
                 lines = []
-            if len(pending) > protocol.MAX_LINE_BYTES or any(len(line) > protocol.MAX_LINE_BYTES for line in lines):
-                log.warning("!!! the plugin wrote a stdout line over %d bytes: the Dify daemon kills a plugin "
-                            "that does this. Send large bodies as several chunks of at most ~2.5 MiB. "
+            # instance.go's bufio.Scanner holds at most MAX_LINE_BYTES, newline included: a line of that
+            # many bytes already fails (ErrTooLong), whatever it carries.
+            longest = max([len(pending), *(len(line) for line in lines)])
+            if longest >= protocol.MAX_LINE_BYTES:
+                log.warning("!!! the plugin wrote a stdout line of %d bytes or more: the Dify daemon kills a plugin "
+                            "that does this, whatever the line carries. Send large bodies as several chunks of at most "
+                            "~2.5 MiB (hex doubles them) and keep app inputs well under 5 MiB. "
                             "Killing the plugin as the daemon would.", protocol.MAX_LINE_BYTES)
                 proc.kill()
                 return

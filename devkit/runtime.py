@@ -28,8 +28,11 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
     files = FileStore()
     apps = build_apps(config, files)
     # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
-    config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
-    config.settings.setdefault("openai_input_variable", "text")
+    # (only for a plugin that declares them: Dify sends no undeclared setting)
+    if "openai_models" in config.declared:
+        config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
+    if "openai_input_variable" in config.declared:
+        config.settings.setdefault("openai_input_variable", "text")
     plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo, python=python)
     plugin.start()
     plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files, config.app_stream_seconds)
@@ -45,10 +48,11 @@ def banner(server, config: Config, apps) -> str:
     first_app = apps.app_ids()[0] if apps.app_ids() else "<app_id>"
     lines = [
         f"Base URL: {base}",
-        f"API key: {config.settings['api_key']}" + ("  (generated; set one in devkit.toml)" if config.key_generated else ""),
+        f"API key: {config.settings.get('api_key') or 'none (the plugin declares no api_key setting)'}"
+        + ("  (generated; set one in devkit.toml)" if config.key_generated else ""),
         f"Apps: {', '.join(apps.app_ids()) or '(none configured)'}",
         "Try:",
-        f"  curl -N {base}/apps/{first_app}/chat-messages -H 'Authorization: Bearer {config.settings['api_key']}' "
+        f"  curl -N {base}/apps/{first_app}/chat-messages -H 'Authorization: Bearer {config.settings.get('api_key')}' "
         "-H 'Content-Type: application/json' -d '{\"query\": \"Hello\"}'",
     ]
     return "\n".join(lines)

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 import gevent
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 from gevent.queue import Empty
 
 from devkit import envelopes, protocol
 from devkit.body_queue import BodyQueue
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
+from devkit.request_copy import MAX_BODY_BYTES, Incoming, copy_request
 
 log = logging.getLogger("devkit")
 
@@ -67,18 +68,14 @@ class Relay:
         return self._respond(session_id, queue, start_response, label, started)
 
     def _raw_request(self, environ, path: str) -> bytes:
-        body = environ["wsgi.input"].read(protocol.MAX_BODY_BYTES + 1)
-        if len(body) > protocol.MAX_BODY_BYTES:
+        body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
             log.warning("!!! request body over 10 MiB: the Dify daemon silently truncates it to 10 MiB; "
                         "so does the local runtime")
-            body = body[: protocol.MAX_BODY_BYTES]
-        headers = [(k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")]
-        if environ.get("CONTENT_TYPE"):
-            headers.append(("Content-Type", environ["CONTENT_TYPE"]))
-        host = environ.get("HTTP_HOST", "127.0.0.1")
-        hook_url = f"http://{host}{protocol.escape_path(environ.get('PATH_INFO', ''))}"
-        return protocol.raw_http_request(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
-                                         headers, body, self.hook_id, hook_url)
+            body = body[:MAX_BODY_BYTES]
+        incoming = Incoming(environ["REQUEST_METHOD"], path.encode("latin-1"), environ.get("QUERY_STRING", ""),
+                            environ[RAW_HEADERS], body, http10=environ.get("SERVER_PROTOCOL") == "HTTP/1.0")
+        return copy_request(incoming, self.hook_id)
 
     def _respond(self, session_id, queue, start_response, label, started):
         # io_tunnel.InvokeEndpoint: status and headers wait for the first chunk with a body (or the end).
@@ -207,6 +204,25 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+RAW_HEADERS = "devkit.raw_headers"
+
+
+class _Handler(WSGIHandler):
+    """Keeps what gevent's environ loses and Go's server keeps: names with underscores, repeats."""
+
+    def get_environ(self):
+        environ = super().get_environ()
+        headers: list[tuple[str, str]] = []
+        for line in self.headers.headers:
+            if line[:1] in " \t" and headers:  # an obsolete folded continuation line
+                headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+            elif ":" in line:
+                name, value = line.split(":", 1)
+                headers.append((name.strip(), value.strip()))
+        environ[RAW_HEADERS] = headers
+        return environ
+
+
 class _Server(WSGIServer):
     """gevent's WSGI server with two dev kit limits on every connection (README: where the dev kit differs).
 
@@ -231,8 +247,8 @@ class _Server(WSGIServer):
 
 def serve(relay: Relay, port: int, send_buffer: int = 65536, idle_timeout: float = 60.0):
     """Start a gevent WSGI server on loopback; returns it (call .stop() to end)."""
-    server = _Server(("127.0.0.1", port), relay, log=None, error_log=log, send_buffer=send_buffer,
-                     idle_timeout=idle_timeout)
+    server = _Server(("127.0.0.1", port), relay, log=None, error_log=log, handler_class=_Handler,
+                     send_buffer=send_buffer, idle_timeout=idle_timeout)
     server.start()
     gevent.sleep(0)
     return server

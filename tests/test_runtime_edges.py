@@ -45,7 +45,7 @@ def test_an_output_line_over_5_mib_kills_the_plugin_and_leaves_the_request_open(
     pid = bare.plugin_process().pid
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(bare.base_url + "/hello/huge", timeout=5)
-    assert "stdout line over 5242880 bytes" in bare.output() and "the plugin died" in bare.output()
+    assert "stdout line of 5242880 bytes or more" in bare.output() and "the plugin died" in bare.output()
     wait_healthy(bare)
     assert bare.plugin_process().pid != pid
 
@@ -90,3 +90,13 @@ def test_runtime_timeouts_never_leave_a_request_hanging(tmp_path):
         assert "killed by timeout after 2 s of streaming" in running.output()
     finally:
         running.stop()
+
+
+def test_a_reverse_invocation_line_over_5_mib_kills_the_plugin_too(bare):
+    """The daemon's limit is on the line, whatever it carries: here the plugin's own app call."""
+    pid, kills = bare.plugin_process().pid, bare.output().count("stdout line of 5242880 bytes or more")
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(bare.base_url + "/hello/app-huge", timeout=8)
+    assert bare.output().count("stdout line of 5242880 bytes or more") == kills + 1
+    wait_healthy(bare)
+    assert bare.plugin_process().pid != pid
