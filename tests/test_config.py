@@ -12,7 +12,7 @@ def test_defaults_generate_a_key_and_fill_declared_defaults(tmp_path):
     assert (config.hook_id, config.token_delay_ms, config.dify_base_url, config.storage_path) == (
         "duck-local", 30.0, None, None)
     # Dify's endpoint form starts from each declared default (endpoint-modal.tsx, extractDefaultValues).
-    assert config.settings["max_body_bytes"] == "1048576" and config.settings["openai_memory"] == "last_message"
+    assert config.settings["max_body_bytes"] == "1048576" and config.settings["openai_memory"] == "auto"
     assert "app" not in config.settings
 
 
