@@ -100,9 +100,10 @@ class SlowRead:
         return [json.loads(f[6:]) for f in frames if f.startswith(b"data: ")]
 
 
-def read_slowly(url: str, body: dict, headers: dict[str, str], pause: float, rcvbuf: int = 4096,
+def read_slowly(url: str, body: dict | None, headers: dict[str, str], pause: float, rcvbuf: int = 4096,
                 timeout: float = 60) -> SlowRead:
-    """POST `body` as JSON, read the answer's first bytes, stop reading for `pause` seconds, read the rest.
+    """POST `body` as JSON (GET when None), read the answer's first bytes, stop reading for `pause`
+    seconds, then read the rest.
 
     Loopback sockets buffer megabytes by default (the receive buffer autotunes up to
     net.ipv4.tcp_rmem's maximum), so a paused client would absorb whole answers and hide the
@@ -111,7 +112,7 @@ def read_slowly(url: str, body: dict, headers: dict[str, str], pause: float, rcv
     `rcvbuf=0` leaves the kernel's own sizing.
     """
     parts = urlsplit(url)
-    payload = json.dumps(body).encode()
+    payload = json.dumps(body).encode() if body is not None else b""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -120,9 +121,10 @@ def read_slowly(url: str, body: dict, headers: dict[str, str], pause: float, rcv
     try:
         sock.connect((parts.hostname, parts.port))
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        request_headers = [("Host", parts.netloc), ("Content-Type", "application/json"),
-                           ("Content-Length", str(len(payload))), *headers.items()]
-        sock.sendall(connection.send(h11.Request(method="POST", target=target, headers=request_headers)))
+        framing = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))] if payload else []
+        request_headers = [("Host", parts.netloc), *framing, *headers.items()]
+        method = "POST" if body is not None else "GET"
+        sock.sendall(connection.send(h11.Request(method=method, target=target, headers=request_headers)))
         sock.sendall(connection.send(h11.Data(data=payload)) + connection.send(h11.EndOfMessage()))
         response, received, paused = None, bytearray(), False
         while True:
