@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from devkit.errors import InvocationError, dify_http_error
+from devkit.errors import InvocationError, dify_http_error, internal_server_error
 
 _ROUTES = {"chat": "/chat-messages", "agent-chat": "/chat-messages", "advanced-chat": "/chat-messages",
            "workflow": "/workflows/run", "completion": "/completion-messages"}
@@ -16,11 +16,13 @@ _ROUTES = {"chat": "/chat-messages", "agent-chat": "/chat-messages", "advanced-c
 class DifyApps:
     """Same interface as DemoApps, answered by a Dify Service API base URL (e.g. https://api.dify.ai/v1)."""
 
-    def __init__(self, base_url: str, app_keys: dict[str, str], user: str = "duck-devkit", timeout: float = 250):
+    def __init__(self, base_url: str, app_keys: dict[str, str], user: str = "duck-devkit", timeout: float = 250,
+                 completion_works: bool = False):
         self.base_url = base_url.rstrip("/")
         self.app_keys = app_keys
         self.user = user
         self.timeout = timeout
+        self.completion_works = completion_works
 
     def app_ids(self) -> list[str]:
         return list(self.app_keys)
@@ -33,6 +35,9 @@ class DifyApps:
         mode = self._get(app_id, "/info").get("mode", "")
         if mode not in _ROUTES:
             raise dify_http_error(400, "invalid_param", "unexpected app type")
+        if mode == "completion" and not self.completion_works:
+            # The Service API runs completion apps, the plugin path does not (see devkit/demo_apps.py).
+            raise internal_server_error()
         body = {"inputs": request.get("inputs") or {}, "response_mode": request.get("response_mode"),
                 "user": request.get("user") or self.user}
         if _ROUTES[mode] == "/chat-messages":

@@ -17,7 +17,7 @@ from devkit.storage import Storage
 
 def build_apps(config: Config, files: FileStore):
     if config.dify_base_url:
-        return DifyApps(config.dify_base_url, config.dify_app_keys)
+        return DifyApps(config.dify_base_url, config.dify_app_keys, completion_works=config.completion_works)
     return DemoApps(token_delay=config.token_delay_ms / 1000, files=files, completion_works=config.completion_works)
 
 

@@ -48,6 +48,13 @@ def test_a_plugin_without_an_api_key_setting_gets_none(tmp_path):
     assert config.settings == {} and not config.key_generated
 
 
+def test_dify_behaviour_options(tmp_path):
+    config = tmp_path / "devkit.toml"
+    assert (load_config(ROOT, config).completion_works, load_config(ROOT, config).app_stream_seconds) == (False, 240.0)
+    config.write_text("[demo]\ncompletion_works = true\n[limits]\napp_stream_seconds = 1.5\n")
+    assert (load_config(ROOT, config).completion_works, load_config(ROOT, config).app_stream_seconds) == (True, 1.5)
+
+
 def test_setting_needs_a_name_and_value():
     with pytest.raises(ValueError, match="takes name=value"):
         parse_setting("api_key")

@@ -9,8 +9,8 @@ from werkzeug import Request, Response
 
 from devkit.harness import Runtime
 
-APP_KEYS = {"chat-app": "app-chat-key", "flow-app": "app-flow-key"}
-MODES = {"app-chat-key": "chat", "app-flow-key": "workflow"}
+APP_KEYS = {"chat-app": "app-chat-key", "flow-app": "app-flow-key", "note-app": "app-note-key"}
+MODES = {"app-chat-key": "chat", "app-flow-key": "workflow", "app-note-key": "completion"}
 seen: list[dict] = []
 
 
@@ -51,7 +51,7 @@ def dify(tmp_path_factory):
 
 
 def test_banner_lists_the_configured_apps(dify):
-    assert "Apps: chat-app, flow-app" in dify.output()
+    assert "Apps: chat-app, flow-app, note-app" in dify.output()
 
 
 def test_streaming_chat_is_forwarded_and_streamed_back(dify):
@@ -74,3 +74,12 @@ def test_blocking_parameters_and_unknown_apps(dify):
     assert missing.status_code == 404 and missing.json()["code"] == "app_not_found"
     wrong_route = httpx.post(dify.base_url + "/apps/chat-app/workflows/run", headers=headers, json={"inputs": {}})
     assert wrong_route.status_code == 400 and wrong_route.json()["code"] == "not_workflow_app"
+
+
+def test_a_completion_app_fails_as_on_the_plugin_path(dify):
+    before = len(seen)
+    reply = httpx.post(dify.base_url + "/apps/note-app/completion-messages", headers={"X-API-Key": "local"},
+                       json={"inputs": {}, "response_mode": "blocking"}, timeout=30)
+    assert reply.status_code != 200 and len(seen) == before  # never forwarded: real Dify fails it first
+    assert ('request failed with status code: 500 and respond with: {"message": "Internal Server Error", '
+            '"code": "unknown", "status": 500}') in dify.output()
