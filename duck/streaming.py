@@ -88,9 +88,13 @@ class Source:
         self._arrived.clear()
         return bool(self._arrived.wait(timeout))
 
-    def __iter__(self) -> Iterator[dict]:
-        """The events, blocking as long as the app is silent (for answers folded inside Duck)."""
-        while (item := self.get()) is not _END:
+    def __iter__(self) -> Iterator:
+        """The items, blocking as long as the app is silent (renderers, answers folded inside Duck)."""
+        items = self._items
+        while True:
+            item = items.popleft() if items else self.get()
+            if item is _END:
+                return
             if isinstance(item, Exception):
                 raise item
             yield item
@@ -112,6 +116,7 @@ def body(events: Iterable[dict], render: Callable[[Iterable[dict]], Iterator[byt
     if opening is not None:
         yield opening
     frames = Source(render(events))
+    waiting = frames._items  # read directly below: one loop per burst instead of one call per frame
     parts: list[bytes] = []
     size = 0
     last_sent = float("-inf")
@@ -131,15 +136,19 @@ def body(events: Iterable[dict], render: Callable[[Iterable[dict]], Iterator[byt
                 if data := b"".join(parts):
                     yield data
                 return
+            if isinstance(item, str):
+                item = item.encode()
             parts.append(item)
             size += len(item)
+            while waiting and size < limit and type(waiting[0]) is bytes:  # the hot path: a burst
+                item = waiting.popleft()
+                parts.append(item)
+                size += len(item)
             if size >= limit:
                 break
-            try:
-                item = frames.get(0)
+            if waiting:
+                item = waiting.popleft()
                 continue
-            except Empty:
-                pass
             wait = last_sent + interval - clock()
             if wait <= 0:
                 break
