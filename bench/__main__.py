@@ -34,10 +34,10 @@ KEY = "bench-key"
 
 FULL = {"relay_events": 100_000, "rounds": 5, "ttfb_requests": 200, "one_stream": 20_000, "streams": 50,
         "stream_events": 2_000, "memory_events": 1_000_000, "slow_streams": 200, "cold_starts": 5,
-        "paused_events": 5_000}
+        "paused_events": 5_000, "slow_client_pause": 5}
 QUICK = {"relay_events": 2_000, "rounds": 2, "ttfb_requests": 10, "one_stream": 500, "streams": 5,
          "stream_events": 100, "memory_events": 5_000, "slow_streams": 10, "cold_starts": 1,
-         "paused_events": 1_000}
+         "paused_events": 1_000, "slow_client_pause": 1}
 
 
 class ReplayApps:
@@ -231,6 +231,28 @@ def paused_client(sizes: dict) -> dict:
         bare.stop()
 
 
+def slow_client(sizes: dict) -> dict:
+    """(7) A client that stops reading for a while during an app answering 1,000 events a second, through
+    the dev kit's copy of the daemon's 128-chunk drop queue: Duck, and one chunk per event (the baseline
+    plugin's /per-event handler, the same app, the same pause), side by side."""
+    pause = sizes["slow_client_pause"]
+    events = 1000 * (pause + 1)
+    duck, per_event = Runtime(delay_ms=1), Runtime(plugin_dir=BASELINE, delay_ms=1)
+    try:
+        query = {"query": f"/tokens {events}"}
+        reads = [gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, pause),
+                 gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, pause)]
+        coalesced, one_chunk_each = (job.get(timeout=120) for job in reads)
+
+        def lost(answer) -> int:
+            return events - sum(1 for e in answer.events() if e.get("event") == "message")
+
+        return {"events": events, "pause_s": pause, "lost": lost(coalesced), "lost_per_event_chunks": lost(one_chunk_each)}
+    finally:
+        duck.stop()
+        per_event.stop()
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
             "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -247,7 +269,8 @@ def main() -> int:
     started = time.perf_counter()
     relay_rates, relay_chunks = relay(sizes)
     raw = {"relay": relay_rates, "relay_chunks": relay_chunks, "end_to_end": end_to_end(sizes), "memory": memory(sizes),
-           "concurrency": concurrency(sizes), "cold_start": cold_start(sizes), "paused_client": paused_client(sizes)}
+           "concurrency": concurrency(sizes), "cold_start": cold_start(sizes), "paused_client": paused_client(sizes),
+           "slow_client": slow_client(sizes)}
     r, e = raw["relay"], raw["end_to_end"]
     results = {
         "relay_sse_vs_floor": r["duck_sse"]["median"] / r["floor"]["median"],
@@ -257,6 +280,8 @@ def main() -> int:
         "relay_coalesced_vs_floor": r["duck_sse"]["median"] / r["floor"]["median"],
         "relay_coalesced_vs_duck_pattern": r["duck_sse"]["median"] / r["duck_pattern"]["median"],
         "burst_events_per_chunk": sizes["relay_events"] / relay_chunks["duck_sse"],
+        "slow_client_events_lost": raw["slow_client"]["lost"],
+        "slow_client_events_lost_per_event_chunks": raw["slow_client"]["lost_per_event_chunks"],
         "ttfb_overhead_ms_p50": e["ttfb_duck_ms"]["p50"] - e["ttfb_bare_ms"]["p50"],
         "rss_growth_mb": raw["memory"]["rss_growth_mb"],
         "concurrency_ratio": raw["concurrency"]["many_streams_s"] / raw["concurrency"]["one_stream_s"],
@@ -294,6 +319,9 @@ def table(res: dict) -> str:
         f"{d['cold_start']['bare']['median']:.2f} s) | {res['cold_start_ratio']:.2f}x | <= 1.2x |",
         f"| events lost by a client paused 3 s: Duck ({d['paused_client']['events']:,} events) / one chunk per "
         f"event (3,000) | {d['paused_client']['lost']:,} / {d['paused_client']['uncoalesced_lost']:,} | 0 / |",
+        f"| events lost by a client paused {d['slow_client']['pause_s']} s while the app sends 1,000 a second "
+        f"({d['slow_client']['events']:,} events): Duck / one chunk per event | {res['slow_client_events_lost']:,} / "
+        f"{res['slow_client_events_lost_per_event_chunks']:,} | 0 / |",
         "",
         f"rounds: {res['sizes']['rounds']}; relay spread (min-max events/s): "
         + ", ".join(f"{k} {v['min']:,.0f}-{v['max']:,.0f}" for k, v in r.items())

@@ -2,10 +2,11 @@
 
 import json
 
+import gevent
 import httpx
 import pytest
 
-from devkit.harness import Runtime
+from devkit.harness import ROOT, Runtime, read_slowly
 
 BIG = 3_000_000  # a 3 MB answer: sent as one chunk it is a 6 MB stdout line, and the plugin dies
 
@@ -103,3 +104,24 @@ def test_a_stream_cut_by_the_daemons_limit_ends_with_an_error_that_says_so(tmp_p
         assert b'"answer":"t0 "' in body
     finally:
         running.stop()
+
+
+def test_a_client_that_stops_reading_for_5_s_loses_nothing_at_1000_events_a_second():
+    """Through the dev kit's copy of the daemon's 128-chunk queue, which drops chunks when it is full.
+
+    The same paced app behind a handler that sends one chunk per event loses most of what came
+    during the pause: that is what coalescing is for.
+    """
+    duck = Runtime(delay_ms=1)  # the demo apps send 1,000 events a second
+    per_event = Runtime(plugin_dir=ROOT / "bench" / "baseline_plugin", delay_ms=1)
+    try:
+        query = {"query": "/tokens 6000"}
+        reads = [gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, 5),
+                 gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, 5)]
+        coalesced, one_chunk_each = (job.get(timeout=60) for job in reads)
+        tokens = [e["answer"] for e in coalesced.events() if e["event"] == "message"]
+        assert tokens == [f"t{i} " for i in range(6000)] and coalesced.events()[-1]["event"] == "message_end"
+        assert len(one_chunk_each.events()) < 6000 - 1000  # thousands of events lost
+    finally:
+        duck.stop()
+        per_event.stop()
