@@ -125,3 +125,26 @@ def test_a_client_that_stops_reading_for_5_s_loses_nothing_at_1000_events_a_seco
     finally:
         duck.stop()
         per_event.stop()
+
+
+def test_the_largest_accepted_body_cannot_kill_the_plugin():
+    """The OpenAI route writes the message twice on the line that calls the app (query and
+    openai_input_variable, which the runtime sets); the body cap keeps that line under 5 MiB."""
+    running = Runtime("max_body_bytes=10485760")
+    try:
+        health = httpx.get(running.base_url + "/health").json()
+        assert health["runtime"] == "local"
+        cap = health["limits"]["max_body_bytes"]
+        envelope = {"model": "demo-chat", "messages": [{"role": "user", "content": ""}]}
+        text = "x" * (cap - len(json.dumps(envelope)))
+        body = json.dumps({**envelope, "messages": [{"role": "user", "content": text}]}).encode()
+        assert len(body) == cap
+        pid = running.plugin_process().pid
+        headers = {**running.headers, "Content-Type": "application/json"}
+        answered = httpx.post(running.base_url + "/v1/chat/completions", content=body, headers=headers, timeout=60)
+        assert answered.status_code == 200 and text in answered.json()["choices"][0]["message"]["content"]
+        too_big = httpx.post(running.base_url + "/v1/chat/completions", content=body + b" ", headers=headers)
+        assert too_big.status_code == 413
+        assert running.plugin_process().pid == pid
+    finally:
+        running.stop()
