@@ -11,7 +11,7 @@ setup: browser tests/js/node_modules/.package-lock.json $(VENV)/.installed
 # Headless Chromium and its driver for the playground's browser tests (Debian packages; CI runs as root).
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update && apt-get install -y chromium chromium-driver)
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 
 # The Node clients the tests run against Duck (the openai package, the AI SDK), pinned by package-lock.json.
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json

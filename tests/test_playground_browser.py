@@ -162,7 +162,7 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
     while time.monotonic() < deadline:
         done = finished(browser)  # checked first: the text read after it is final
         answers = browser.find_elements(By.CSS_SELECTOR, "#runs .exchange .answer")
-        text = answers[-1].get_attribute("textContent") if answers else ""
+        text = answers[-1].text if answers else ""  # what is visible, not only what the DOM holds
         if text and (not seen or text != seen[-1]):
             seen.append(text)
         if done and seen:
@@ -253,6 +253,21 @@ def test_a_stream_ending_in_an_error_event_says_so(browser, served):
     error = last_exchange(browser).find_element(By.CSS_SELECTOR, ".error").text
     assert error == ("The stream ended with an error event: 400 completion_request_error: "
                      "[demo] The model failed in the middle of its answer.")
+
+
+def test_stop_ends_a_run_and_new_conversation_starts_over(browser, served):
+    open_page(browser, served)
+    open_app(browser, served, "demo-chat")
+    find(browser, "#query").send_keys("/pause 20", Keys.CONTROL, Keys.ENTER)  # silent after its first token
+    wait(browser, lambda: last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text.strip() == "Hi")
+    find(browser, "#stop").click()
+    wait(browser, lambda: finished(browser))
+    assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".meta").text == "Stopped."
+    find(browser, "#new-conversation").click()
+    assert find(browser, "#conversation").text == "" and not browser.find_elements(By.CSS_SELECTOR, ".exchange")
+    find(browser, "#query").send_keys("Hello", Keys.CONTROL, Keys.ENTER)
+    wait(browser, lambda: finished(browser) and "tokens" in last_exchange(browser).text)
+    assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text.endswith("(turn 1)")
 
 
 def test_a_wrong_key_shows_the_401_message_and_stays_out_of_urls(browser, served):

@@ -358,11 +358,18 @@ function newExchange(query) {
   const nodes = el("ol", {class: "nodes"});
   const answerText = document.createTextNode("");
   const answer = el("p", {class: "answer"}, answerText);
-  const outputs = el("pre", {class: "outputs", tabindex: "0"});
+  // Shown by its first text (CSS :empty is not re-evaluated when a text node grows in Chromium).
+  const write = (text, replace = false) => {
+    if (replace) answerText.data = text;
+    else answerText.appendData(text);
+    answer.hidden = !answerText.data;
+  };
+  const outputs = el("pre", {class: "outputs", tabindex: "0", "aria-label": "Outputs"});
+  const outputsBox = el("div", {}, el("p", {class: "caption", text: "Outputs"}), outputs);
   const meta = el("p", {class: "meta"});
   const error = el("div", {class: "error", role: "alert"});
-  nodes.hidden = outputs.hidden = error.hidden = true;
-  article.append(nodes, answer, outputs, meta, error);
+  answer.hidden = nodes.hidden = outputsBox.hidden = error.hidden = true;
+  article.append(nodes, answer, outputsBox, meta, error);
   $("#runs").append(article);
   const nodeItems = new Map();
 
@@ -387,13 +394,13 @@ function newExchange(query) {
     switch (appEvent.event) {
       case "message":
       case "agent_message":
-        answerText.appendData(appEvent.answer || "");
+        write(appEvent.answer || "");
         return false;
       case "text_chunk":
-        answerText.appendData(data.text || "");
+        write(data.text || "");
         return false;
       case "message_replace":
-        answerText.data = appEvent.answer || "";
+        write(appEvent.answer || "", true);
         return false;
       case "agent_thought":
         if (appEvent.tool) note(`Tool ${appEvent.tool}: ${appEvent.observation || ""}`);
@@ -415,7 +422,7 @@ function newExchange(query) {
       case "workflow_finished":
         if (data.outputs && Object.keys(data.outputs).length) {
           outputs.textContent = JSON.stringify(data.outputs, null, 2);
-          outputs.hidden = false;
+          outputsBox.hidden = false;
         }
         note(`Workflow ${data.status}` + (data.total_tokens != null ? `, ${data.total_tokens} tokens` : "") + ".");
         if (data.status !== "succeeded") fail(`The workflow ${data.status}: ${data.error || "no error text"}`);
