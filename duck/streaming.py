@@ -3,8 +3,11 @@
 Every streaming route goes through `body`, which decides when bytes are sent; the route only says how
 its events are written (a `render` generator from events to bytes). The rules, and why:
 
-- A helper greenlet reads the app's events into a queue as they arrive. It always reads to the end:
-  the protocol cannot cancel an app run, so a caller who leaves must not strand it.
+- A helper greenlet reads the app's events into a queue as they arrive (a `Source`), from before the
+  handler returns: the handler waits for the first event at most KEEPALIVE_SECONDS, so that a fast
+  failure gets its own status. It always reads to the end: the protocol cannot cancel an app run,
+  so a caller who leaves must not strand it. A second one runs the route's renderer, so that the
+  frames written while the previous chunk was on its way can be joined.
 - The first event goes out at once, and so does any event after a quiet gap. Events that are already
   waiting are joined into one chunk, and a chunk follows the previous one no sooner than
   CHUNK_INTERVAL later unless it is full (MAX_CHUNK_BYTES). So a stream sends at most
@@ -22,6 +25,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+
 import gevent
 from gevent.event import Event
 

@@ -1,5 +1,7 @@
 """The stream body every streaming route shares: bounded first wait, coalescing, pacing, pings, errors."""
 
+import time
+
 import gevent
 import pytest
 
@@ -33,15 +35,17 @@ def test_events_already_waiting_travel_in_one_chunk():
 
 
 def test_the_first_event_goes_at_once_and_later_ones_are_joined_under_the_pace():
-    chunks = body(events(60, gap=0.005), interval=0.1)  # 200 events a second for 0.3 s
+    started = time.monotonic()
+    chunks = body(events(60, gap=0.005), interval=0.1)  # 200 events a second for 0.3 s (more on a busy machine)
+    elapsed = time.monotonic() - started
     assert answers(chunks[:1]) == ["t0 "]  # nothing else was waiting: the first event is alone
-    # Every later chunk waited for the interval: 0.3 s of events fit in a handful of chunks.
-    assert 2 <= len(chunks) <= 1 + 0.3 / 0.1 + 2
+    # Every later chunk waited for the interval since the one before: a bound on any machine.
+    assert 2 <= len(chunks) <= 1 + elapsed / 0.1 + 1
     assert answers(chunks) == [f"t{i} " for i in range(60)]
 
 
 def test_an_event_after_a_quiet_gap_goes_at_once():
-    chunks = body(events(3, gap=0.15), interval=0.1)
+    chunks = body(events(3, gap=0.3), interval=0.05)
     assert [answers([c]) for c in chunks] == [["t0 "], ["t1 "], ["t2 "]]
 
 
@@ -58,8 +62,9 @@ def test_pings_while_the_app_is_silent():
         gevent.sleep(0.35)
         yield {"event": "message", "answer": "b"}
 
+    started = time.monotonic()
     chunks = body(slow(), keepalive=0.1)
-    assert 2 <= chunks.count(encoders.NDJSON.ping) <= 4
+    assert 2 <= chunks.count(encoders.NDJSON.ping) <= (time.monotonic() - started) / 0.1
     assert answers(chunks) == ["a", "b"]
 
 
