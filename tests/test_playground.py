@@ -87,9 +87,12 @@ def test_only_the_page_files_are_served(call):
         assert json.loads(reply.body)["code"] == "not_found"
 
 
-def test_the_page_needs_the_endpoint_configured(call):
-    reply = call("GET", "/playground", headers=NO_KEY, settings={})
-    assert reply.status == 503 and json.loads(reply.body)["code"] == "not_configured"
+def test_the_page_loads_before_the_endpoint_has_a_key(call):
+    # Its calls then answer 503 not_configured, which the page shows with what to do.
+    assert call("GET", "/playground", headers=NO_KEY, settings={}).status == 200
+    assert call("GET", "/playground/app.js", headers=NO_KEY, settings={}).status == 200
+    reply = call("GET", "/v1/models", settings={})
+    assert reply.status == 503 and json.loads(reply.body)["error"]["code"] == "not_configured"
 
 
 def test_assets_are_small():

@@ -262,7 +262,8 @@ def test_stop_ends_a_run_and_new_conversation_starts_over(browser, served):
     wait(browser, lambda: last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text.strip() == "Hi")
     find(browser, "#stop").click()
     wait(browser, lambda: finished(browser))
-    assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".meta").text == "Stopped."
+    notes = [span.text for span in last_exchange(browser).find_elements(By.CSS_SELECTOR, ".meta span")]
+    assert notes[0].startswith("req_") and notes[1:] == ["Stopped."]  # Duck's request id, then what happened
     find(browser, "#new-conversation").click()
     assert find(browser, "#conversation").text == "" and not browser.find_elements(By.CSS_SELECTOR, ".exchange")
     find(browser, "#query").send_keys("Hello", Keys.CONTROL, Keys.ENTER)

@@ -308,6 +308,8 @@ async function run(event) {
       headers: {...authHeaders(), "Content-Type": "application/json", Accept: "text/event-stream"},
       body: JSON.stringify(request.body),
     });
+    const requestId = response.headers.get("x-request-id");
+    if (requestId) exchange.note(requestId);  // the id Duck's log line carries
     if (!response.ok) {
       const error = new ApiError(response.status, await readJson(response));
       exchange.fail(describe(error), hintFor(error, mode));
