@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from duck.errors import MODE_MISMATCH
+from duck.errors import mode_mismatch
 from duck.store import BoundedMap
 
 logger = logging.getLogger("duck")
@@ -57,7 +57,7 @@ def refuse_mismatch(storage, app_id: str, expect: str | None) -> dict | None:
     """Before running: the Service API's mode error when the app is known not to fit the route."""
     entry = lookup(storage, app_id) if expect else None
     if entry and FAMILY[entry["mode"]] != expect:
-        raise MODE_MISMATCH[expect]
+        raise mode_mismatch(expect)
     return entry
 
 

@@ -1,34 +1,59 @@
-"""Who started a conversation, kept in the plugin's storage.
+"""Who started each conversation, kept in the plugin's storage, bounded.
 
 Dify runs every endpoint call as one anonymous end user per app, so it cannot tell callers apart;
-when callers name a `user`, Duck remembers the conversation's owner and hides it from others.
+Duck remembers who started each conversation it starts (a fingerprint of `user`, or "anyone" when
+the caller named no user) and hides it from everyone else.
+
+Bounded: at most OWNER_CAPACITY records (about 60 bytes each, about 63 MiB in all, inside the
+manifest's storage quota) in OWNER_BUCKETS storage keys; past that the record written longest ago is
+forgotten (continuing a conversation rewrites its record, so active ones stay).
+
+Fails closed: a conversation with no record (forgotten, started elsewhere, or its record could not
+be written) cannot be continued through Duck (404), so forgetting never hands a conversation to
+someone else. Storage trouble never turns a run into an error: a refused write is logged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from duck.errors import conversation_not_found
+from duck.ids import canonical_id
+from duck.store import BoundedMap
+
+logger = logging.getLogger("duck")
+
+OWNER_BUCKETS = 65536
+OWNER_PER_BUCKET = 16
+OWNER_CAPACITY = OWNER_BUCKETS * OWNER_PER_BUCKET  # 1,048,576 conversations
+ANYONE = ""  # the record of a conversation started without a `user`: anyone with the key may continue it
+
+
+class Owners:
+    """Conversation owners over the SDK's `session.storage`; ids are canonical (duck.ids)."""
+
+    def __init__(self, storage):
+        self._map = BoundedMap(storage, "conversation-owners", buckets=OWNER_BUCKETS, per_bucket=OWNER_PER_BUCKET)
+
+    def check(self, app_id: str, conversation_id: str, user: str | None) -> str:
+        """The conversation's owner record; 404 unless this caller may continue it."""
+        owner = self._map.get(_key(app_id, conversation_id))
+        if owner is None or (owner != ANYONE and owner != owner_of(user)):
+            raise conversation_not_found()
+        return owner
+
+    def remember(self, app_id: str, conversation_id: str | None, owner: str) -> None:
+        """Write (or refresh) a conversation's record, after the app started; never raises."""
+        if conversation_id and not self._map.put(_key(app_id, canonical_id(str(conversation_id))), owner):
+            logger.error("storage refused a conversation owner record (storage full?); "
+                         "that conversation cannot be continued through Duck")
+
+
+def owner_of(user: str | None) -> str:
+    """64 bits of SHA-256: tells callers apart without storing who they are (`user` is no secret)."""
+    return hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()[:16] if user else ANYONE
 
 
 def _key(app_id: str, conversation_id: str) -> str:
-    digest = hashlib.sha256(f"{app_id}\0{conversation_id}".encode()).hexdigest()
-    return f"conversation-owner-{digest}"
-
-
-def _fingerprint(user: str) -> bytes:
-    return hashlib.sha256(user.encode()).hexdigest().encode()
-
-
-def check_owner(storage, app_id: str, conversation_id: str, user: str | None) -> None:
-    """Raise 404 not_found when the conversation has an owner and the caller is someone else."""
-    key = _key(app_id, conversation_id)
-    if not storage.exist(key):
-        return
-    if user is None or storage.get(key) != _fingerprint(user):
-        raise conversation_not_found()
-
-
-def record_owner(storage, app_id: str, conversation_id: str | None, user: str | None) -> None:
-    if user and conversation_id:
-        storage.set(_key(app_id, conversation_id), _fingerprint(user))
+    return f"{app_id}\0{conversation_id}"

@@ -1,4 +1,14 @@
-"""Dify's failures, as they reach a plugin, translated into the errors a Service API caller expects."""
+"""Dify's failures, as they reach a plugin, translated into the errors a Service API caller expects.
+
+What Dify and the daemon really send (read in Dify's `api/core/plugin/backwards_invocation/app.py`,
+`api/libs/external_api.py`, and the daemon's `internal/core/dify_invocation/calldify`):
+- an error of Dify's inner API arrives as `... status code: <n> and respond with: {"code", "message", ...}`;
+- ValueErrors become 400 `invalid_param` with their text; anything else 500 "Internal Server Error";
+- an unknown conversation is a ValueError with no text: 400 `invalid_param` with an empty message;
+- `fetch_app` of an unknown app: the daemon reports "fetch app failed: data is nil";
+- a Completion app invoked by a plugin always fails with the 500 (Dify calls its generator without
+  the `query` it reads first), whatever route or mode.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,15 @@ import json
 import logging
 import re
 
-from duck.errors import MODE_MISMATCH, DuckError, app_not_found, conversation_not_found, internal_error
+from duck.errors import (
+    MODE_ROUTES,
+    DuckError,
+    app_not_found,
+    completion_apps_unsupported,
+    conversation_not_found,
+    internal_error,
+    mode_mismatch,
+)
 
 logger = logging.getLogger("duck")
 
@@ -20,35 +38,59 @@ _PERMISSION = "permission denied"
 # reporting that the app itself failed mid-stream (calldify's StreamResponse).
 _STREAM_CUT = "read app failed"
 _APP_FAILED = "request failed"
+_APP_MISSING = ("app not found", "unexpected app type", "fetch app failed: data is nil")
 
 
-def dify_error(error: Exception, expect: str | None) -> DuckError:
-    """Translate an exception raised by an invoker into the error a Service API caller expects."""
+def dify_error(error: Exception, expect: str | None = None, *, conversation_id: str | None = None) -> DuckError:
+    """Translate an exception raised by an invoker into the error a Service API caller expects.
+
+    `expect` is the app family the route serves (None: any); `conversation_id` the one the call named.
+    """
     text = str(error)
     match = _DIFY_ERROR.search(text)
     if match:
         status, code, message = _embedded_error(match)
     else:
         status, code, message = 500, "internal_server_error", text
-    if message in ("app not found", "unexpected app type"):
+    if message in _APP_MISSING or text.endswith(_APP_MISSING[-1]):
         return app_not_found()
-    if message == "missing query" and expect in MODE_MISMATCH:
-        return MODE_MISMATCH[expect]
-    if message == "Conversation Not Exists.":
+    if message == "missing query" and expect in MODE_ROUTES:
+        return mode_mismatch(expect)
+    if message == "Conversation Not Exists." or (match and status == 400 and not message and conversation_id):
         return conversation_not_found()
     if match and 400 <= status < 500:
-        return DuckError(status, code, message)
+        return DuckError(status, code, message or "Dify refused the request without saying why.")
     if _TIMEOUT in text:
-        return DuckError(504, "gateway_timeout", "The app did not answer in time.")
+        return DuckError(504, "gateway_timeout", "The app did not answer in time.", app_may_have_run=True)
     if text.startswith(_STREAM_CUT) and _APP_FAILED not in text:
         logger.warning("app stream cut: %s", text)
         return DuckError(504, "app_stream_timeout", "The app's answer was cut off before it ended: the Dify "
-                         "plugin daemon ends an app stream read by a plugin after 240 s.")
+                         "plugin daemon ends an app stream read by a plugin after 240 s.", app_may_have_run=True)
     if _PERMISSION in text:
         logger.error("app invocation refused by Dify: %s", text)
         return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
     logger.error("app invocation failed: %s", text)
     return internal_error()
+
+
+def invocation_error(error: Exception, expect: str | None, *, blocking: bool,
+                     conversation_id: str | None = None) -> DuckError:
+    """A failed app invocation: dify_error, plus what Dify's bare 500 means on this route.
+
+    Completion apps always fail with that 500. On the completion route that settles it; on routes
+    that run any app type (expect None: /run, OpenAI) it is the likely cause and the message says so.
+    On the others it is a failure inside Dify, and in blocking mode possibly inside the app's run.
+    """
+    translated = dify_error(error, expect, conversation_id=conversation_id)
+    if not _is_bare_500(error):
+        return translated
+    if expect == "completion" or expect is None:
+        return completion_apps_unsupported(certain=expect == "completion")
+    where = "while running the app" if blocking else "before starting the app"
+    return DuckError(500, "internal_server_error",
+                     f"Dify failed {where} (500 Internal Server Error, no details); the app's logs in Dify "
+                     "say why. Completion apps always fail this way when a plugin calls them.",
+                     app_may_have_run=True)
 
 
 def as_duck_error(error: Exception, expect: str | None = None) -> DuckError:
@@ -64,7 +106,13 @@ def from_error_event(event: dict) -> DuckError:
     """The DuckError an app's own `event: error` stands for (its status, code and message)."""
     status = event.get("status")
     status = status if isinstance(status, int) and 400 <= status <= 599 else 500
-    return DuckError(status, str(event.get("code") or "unknown"), str(event.get("message") or ""))
+    return DuckError(status, str(event.get("code") or "unknown"), str(event.get("message") or ""),
+                     app_may_have_run=True)
+
+
+def _is_bare_500(error: Exception) -> bool:
+    match = _DIFY_ERROR.search(str(error))
+    return bool(match) and _embedded_error(match)[0] == 500
 
 
 def _embedded_error(match: re.Match) -> tuple[int, str, str]:

@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from werkzeug import Request, Response
+from werkzeug.exceptions import HTTPException
 
 from duck.cors import cors_headers
-from duck.errors import DuckError, internal_error
+from duck.errors import NO_RETRY, DuckError, internal_error
 from duck.files import MULTIPART_OVERHEAD
 from duck.responses import error_response, within_chunk_limit
 from duck.settings import Settings, parse_settings
@@ -35,11 +36,8 @@ def make_handler(render_error: Callable[[DuckError], Response],
                 settings = parse_settings(raw_settings, runtime(self.session), require_key)
                 refuse_oversize_body(r, body_limit(settings))
                 response = fn(self, r, values, settings)
-            except DuckError as e:
-                response = render_error(e)
-            except Exception:
-                logger.exception("unhandled error in %s %s", r.method, r.path)
-                response = render_error(internal_error())
+            except Exception as e:
+                response = _error_response(render_error, e, r)
             if settings is not None:
                 response.headers.update(cors_headers(r, settings))
             response = within_chunk_limit(response)
@@ -66,7 +64,26 @@ def runtime(session) -> str:
     return str(getattr(method, "value", method) or "local")
 
 
+def _error_response(render_error: Callable[[DuckError], Response], error: Exception, r: Request) -> Response:
+    """The one place errors become responses."""
+    if isinstance(error, HTTPException) and error.code and 400 <= error.code < 500:
+        # werkzeug refusing the request while reading it (form parts over max_form_parts, a text field
+        # over max_form_memory_size, ...): the caller's 4xx, not a crash.
+        error = DuckError(error.code, _snake(error.name), error.description or error.name)
+    elif not isinstance(error, DuckError):
+        logger.exception("unhandled error in %s %s", r.method, r.path)
+        error = internal_error()
+    response = render_error(error)
+    if error.no_retry:  # the `openai` SDK and others retry 5xx on their own: this one must not be
+        response.headers.update(NO_RETRY)
+    return response
+
+
 def refuse_oversize_body(request: Request, limit: int) -> None:
     """413 before anything reads the body (the daemon always sends an exact Content-Length)."""
     if (request.content_length or 0) > limit:
         raise DuckError(413, "request_entity_too_large", f"The request body exceeds {limit} bytes.")
+
+
+def _snake(name: str) -> str:
+    return name.lower().replace(" ", "_").replace("-", "_")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from duck import app_modes, conversations, encoders, files, streaming
-from duck.dify_errors import as_duck_error, dify_error, from_error_event
-from duck.errors import MODE_MISMATCH, DuckError, internal_error
+from duck.dify_errors import as_duck_error, dify_error, from_error_event, invocation_error
+from duck.errors import DuckError, internal_error, mode_mismatch
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
 
@@ -40,8 +40,11 @@ _AGENT_BLOCKING = "does not support blocking mode"
 def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | None = "chat") -> Result:
     """Chat apps; with a `user`, conversations are kept private to the user who started them."""
     body = _with_files(session, app_id, body)
+    owners = conversations.Owners(session.storage)
     if body.conversation_id:
-        conversations.check_owner(session.storage, app_id, body.conversation_id, body.user)
+        owner = owners.check(app_id, body.conversation_id, body.user)
+    else:
+        owner = conversations.owner_of(body.user)
 
     def call(mode: str):
         return session.app.chat.invoke(app_id, body.query, body.inputs, mode, body.conversation_id, body.user)
@@ -50,10 +53,10 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
 
     def on_first(first: dict) -> None:  # for a slow app this runs after the response started
         learn(first)
-        if body.user and not body.conversation_id:
-            conversations.record_owner(session.storage, app_id, first.get("conversation_id"), body.user)
+        # Recorded (or refreshed, keeping active conversations) once the app started; never raises.
+        owners.remember(app_id, body.conversation_id or first.get("conversation_id"), owner)
 
-    return _run(call, body.response_mode, expect, on_first)
+    return _run(call, body.response_mode, expect, on_first, body.conversation_id)
 
 
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
@@ -117,46 +120,49 @@ class _Learner:
 
 
 def _run(call: Callable[[str], object], response_mode: str, expect: str | None,
-         learn: Callable[[dict], None] = lambda first: None) -> Result:
+         learn: Callable[[dict], None] = lambda first: None, conversation_id: str | None = None) -> Result:
     if response_mode == "blocking":
-        return _blocking(call, expect, learn)
-    return _streaming(lambda: call("streaming"), expect, learn)
+        return _blocking(call, expect, learn, conversation_id)
+    return _streaming(lambda: call("streaming"), expect, learn, conversation_id)
 
 
-def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None]) -> dict:
+def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None],
+              conversation_id: str | None) -> dict:
     try:
         answer = call("blocking")
     except Exception as e:
         if _AGENT_BLOCKING not in str(e):
-            raise dify_error(e, expect) from None
+            raise invocation_error(e, expect, blocking=True, conversation_id=conversation_id) from None
         # Agent apps only stream; Dify refuses before running anything, so streaming now is safe.
-        stream = _streaming(lambda: call("streaming"), expect, learn)
+        stream = _streaming(lambda: call("streaming"), expect, learn, conversation_id)
         try:
             return aggregate(stream)
         except Exception as e:
-            raise as_duck_error(e, expect) from None
+            raise as_duck_error(e, expect).after_run() from None
     if not isinstance(answer, dict):
-        raise internal_error()
+        raise internal_error().after_run()
     learn(answer)
     _check_kind(answer, expect)
     return answer
 
 
-def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None]) -> Stream:
-    source = streaming.Source(_checked(call, expect, learn))
+def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
+               conversation_id: str | None = None) -> Stream:
+    source = streaming.Source(_checked(call, expect, learn, conversation_id))
     first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a DuckError
     return Stream(source, first)
 
 
-def _checked(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None]) -> Iterator[dict]:
+def _checked(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
+             conversation_id: str | None) -> Iterator[dict]:
     """The app's events, the first one checked: its failure, or a mode mismatch, as a DuckError."""
     try:
         events = iter(call())
         first = next(events, None)
     except Exception as e:
-        raise dify_error(e, expect) from None
+        raise invocation_error(e, expect, blocking=False, conversation_id=conversation_id) from None
     if first is None:
-        raise DuckError(502, "bad_gateway", "The app ended without producing any event.")
+        raise DuckError(502, "bad_gateway", "The app ended without producing any event.", app_may_have_run=True)
     try:
         if first.get("event") == "error":
             raise from_error_event(first)
@@ -188,7 +194,7 @@ def _close(events: Iterator[dict]) -> None:
 def _check_kind(event: dict, expect: str | None) -> None:
     kind = app_kind(event)
     if expect and kind and kind != expect:
-        raise MODE_MISMATCH[expect]
+        raise mode_mismatch(expect).after_run()  # the app's event proves it ran
 
 
 def aggregate(events: Iterator[dict]) -> dict:

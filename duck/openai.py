@@ -19,7 +19,7 @@ from duck import app_modes, encoders, invoke, openai_memory, routes
 from duck.dify_errors import from_error_event
 from duck.errors import DuckError
 from duck.handler import make_handler
-from duck.models import ChatRequest
+from duck.models import ChatRequest, validate
 from duck.openai_memory import Turn
 from duck.settings import Settings
 
@@ -107,8 +107,10 @@ def run(session, app_id: str, settings: Settings, turns: list[Turn], user: str |
         conversation_id: str | None = None, memory: bool = True) -> Run:
     """Start the app (any type) in streaming mode; its first event is known when this returns."""
     plan = openai_memory.plan(session.storage, settings, app_id, turns, user, conversation_id, memory)
-    request = ChatRequest(query=plan.query, inputs=inputs(plan.query, settings), conversation_id=plan.conversation_id,
-                          user=user)
+    # validate(), not the constructor: an empty or NUL-bearing query, or a conversation id that is not a UUID,
+    # is the caller's 400, never a 500.
+    request = validate(ChatRequest, {"query": plan.query, "inputs": inputs(plan.query, settings),
+                                     "conversation_id": plan.conversation_id, "user": user})
     return Run(invoke.chat(session, app_id, request, expect=None), plan)
 
 

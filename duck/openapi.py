@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
+from werkzeug import Request, Response
 
 from duck import openai_chat, openai_completions, openai_responses, static
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
@@ -50,11 +52,41 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
 
 
 def document(server_url: str | None = None) -> dict:
-    """The whole document; `server_url` is the endpoint's public base URL when known."""
+    """The whole document; `server_url` is the endpoint's public base URL when known.
+
+    Otherwise the server is "." (OpenAPI: relative to where the document was fetched), which is
+    still the endpoint's base URL, rather than the default "/" (the host's root).
+    """
     doc = copy.deepcopy(_document())
-    if server_url:
-        doc["servers"] = [{"url": server_url}]
+    doc["servers"] = [{"url": server_url or "."}]
     return doc
+
+
+def public_base_url(request: Request) -> str | None:
+    """The endpoint's public URL, from the daemon's Dify-Hook-Url, and only when it is consistent.
+
+    The daemon builds that header from the request's Host (or X-Original-Host, which also becomes
+    the Host) and keeps a caller's own Dify-Hook-Url (`internal/service/endpoint.go`, copyRequest).
+    So a value naming another host than the request's, or another path, is refused: a caller then
+    cannot make the document send other readers' keys elsewhere through a shared cache. No other
+    header (X-Forwarded-Host, Forwarded, ...) is ever used.
+    """
+    parts = urlsplit(request.headers.get("Dify-Hook-Url", ""))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.netloc != request.host:
+        return None
+    if not parts.path.endswith(request.path):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.removesuffix(request.path), "", ""))
+
+
+def cacheable(request: Request, response: Response) -> Response:
+    """Cache-Control and an ETag; 304 when the caller's If-None-Match still matches."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.add_etag()
+    response.make_conditional(request)
+    if response.status_code == 304:
+        response.set_data(b"")  # the SDK sends `response.response` as it is: werkzeug would drop it only under WSGI
+    return response
 
 
 @functools.cache
@@ -125,9 +157,10 @@ _DESCRIPTIONS = {400: "Invalid request, or the app's mode does not match the rou
                  403: "Origin not allowed", 404: "App, conversation or route not found", 405: "Wrong method",
                  409: "The same delivery is still running",
                  413: "Body over the limit", 415: "Body is not JSON", 429: "Rate limited by Dify",
-                 500: "Internal error", 502: "The app produced nothing", 503: "Endpoint not configured",
+                 500: "Internal error", 501: "Completion apps cannot be run through a plugin (use a workflow or chat app)",
+                 502: "The app produced nothing", 503: "Endpoint not configured",
                  504: "The app did not answer in time"}
-_RUN_ERRORS = [400, 401, 404, 413, 415, 429, 500, 502, 503, 504]
+_RUN_ERRORS = [400, 401, 404, 413, 415, 429, 500, 501, 502, 503, 504]
 _OPENAI_ERRORS = {"openai": _RUN_ERRORS, "openai-json": [401, 413, 503], "openai-model": [401, 404, 413, 503]}
 
 
@@ -152,7 +185,7 @@ def _responses(family: str) -> dict:
                 **_errors("Error", [400, 401, 404, 413, 429, 500, 502, 503, 504])}
     if family == "public":
         return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
-                **_errors("Error", [413, 503])}
+                **_errors("Error", [413])}
     if family == "page":
         return {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
                 **_errors("Error", [413, 503])}

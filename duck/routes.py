@@ -11,6 +11,7 @@ from werkzeug.routing import Map, Rule
 
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
 CATCH_ALL = "/<path:rest>"  # the fallback; "/v1/<path:rest>" is the OpenAI API's own
+FALLBACK_SOURCE = "endpoints/fallback.py"  # also serves "/", which the catch-all cannot match
 
 
 def load(relative: str) -> dict:
@@ -25,12 +26,12 @@ def plugin_identity() -> tuple[str, str]:
 
 @functools.cache
 def declared_routes() -> Map:
-    """Every declared (path, method) except the catch-all fallback rules."""
+    """Every declared (path, method) except the fallback's rules (the catch-all and "/")."""
     rules = []
     for group_path in load("manifest.yaml")["plugins"]["endpoints"]:
         for spec_path in load(group_path)["endpoints"]:
             spec = load(spec_path)
-            if not spec["path"].endswith(CATCH_ALL):
+            if not spec["path"].endswith(CATCH_ALL) and spec["extra"]["python"]["source"] != FALLBACK_SOURCE:
                 rules.append(Rule(spec["path"], methods=[spec["method"]]))
     return Map(rules)
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from duck.errors import DuckError
+from duck.ids import canonical_id
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -39,6 +40,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     signing_secret: str | None = None
+    accept_body_only_signatures: bool = False
     openai_models: tuple[str, ...] = ()
     openai_memory: str = "auto"
     openai_input_variable: str | None = None
@@ -66,7 +68,8 @@ def parse_settings(raw: Mapping | None, runtime: str = "local", require_key: boo
         max_body_bytes=_byte_count(raw.get("max_body_bytes"), DEFAULT_MAX_BODY_BYTES, body_ceiling),
         max_upload_bytes=_byte_count(raw.get("max_upload_bytes"), DEFAULT_MAX_UPLOAD_BYTES, upload_ceiling),
         signing_secret=_text(raw.get("signing_secret")) or None,
-        openai_models=_list(raw.get("openai_models")),
+        accept_body_only_signatures=_text(raw.get("signature_scheme")) == "v2_or_body_only",
+        openai_models=tuple(dict.fromkeys(canonical_id(i) for i in _list(raw.get("openai_models")))),
         openai_memory=_choice(raw.get("openai_memory"), ("last_message", "transcript")) or "auto",
         openai_input_variable=_text(raw.get("openai_input_variable")) or None,
         webhook_provider=_choice(raw.get("webhook_provider"), WEBHOOK_PROVIDERS),
@@ -77,9 +80,10 @@ def parse_settings(raw: Mapping | None, runtime: str = "local", require_key: boo
     )
 
 
-def _choice(value: object, choices: tuple[str, ...]) -> str | None:
+def _choice(value: object, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    """A select setting: one of `choices`, else `default` (when unset or unknown)."""
     text = _text(value)
-    return text if text in choices else None
+    return text if text in choices else default
 
 
 def _flag(value: object) -> bool:
@@ -99,7 +103,8 @@ def _app_id(value: object) -> str | None:
     """The app-selector arrives as {"app_id": ...}, as a bare string, or empty."""
     if isinstance(value, Mapping):
         value = value.get("app_id")
-    return _text(value) or None
+    text = _text(value)
+    return canonical_id(text) if text else None
 
 
 def _list(value: object) -> tuple[str, ...]:

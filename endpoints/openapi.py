@@ -5,10 +5,8 @@ from duck import openapi
 
 
 class OpenAPI(Endpoint):
-    """GET /openapi.json: this endpoint's routes as OpenAPI 3.1 (public, like /health)."""
+    """GET /openapi.json: this endpoint's routes as OpenAPI 3.1 (public, like /health); cacheable."""
 
-    @duck.handler
+    @duck.public_handler
     def _invoke(self, r, values, settings):
-        hook_url = r.headers.get("Dify-Hook-Url", "")
-        base = hook_url.removesuffix("/openapi.json") if hook_url.endswith("/openapi.json") else None
-        return duck.json_response(openapi.document(base))
+        return openapi.cacheable(r, duck.json_response(openapi.document(openapi.public_base_url(r))))

@@ -25,14 +25,23 @@ def plugin() -> InProcessPlugin:
 
 @pytest.fixture
 def call(plugin):
-    """call(method, path, json_body=None, headers=None, settings=None, body=None) -> Reply."""
+    """call(method, path, json_body=None, headers=None, settings=None, body=None, auth=True, chunked=False) -> Reply.
 
-    def _call(method, path, json_body=None, headers=None, settings=None, body=None):
-        all_headers = {**AUTH, **(headers or {})}
+    `chunked` sends the body as the daemon sends an empty one (Go's Request.Write): a
+    `Transfer-Encoding: chunked` header, no Content-Length, and the body bytes exactly as given.
+    """
+
+    def _call(method, path, json_body=None, headers=None, settings=None, body=None, auth=True, chunked=False):
+        all_headers = {**(AUTH if auth else {}), **(headers or {})}
         if json_body is not None:
             body = json.dumps(json_body).encode()
             all_headers.setdefault("Content-Type", "application/json")
-        return plugin.dispatch(raw_request(method, path, body or b"", all_headers), SETTINGS if settings is None else settings)
+        settings = SETTINGS if settings is None else settings
+        if chunked:
+            head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in all_headers.items()),
+                    "Transfer-Encoding: chunked"]
+            return plugin.dispatch(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""), settings)
+        return plugin.dispatch(raw_request(method, path, body or b"", all_headers), settings)
 
     return _call
 

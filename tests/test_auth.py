@@ -4,7 +4,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from duck.auth import authorize, sign
+from duck.auth import authorize, sign, sign_body_only
 from duck.errors import DuckError
 from duck.settings import Settings
 
@@ -47,28 +47,56 @@ def test_401_comes_before_any_app_check():
     assert e.value.status == 401
 
 
-@pytest.mark.parametrize("app_id", ["other", "../x", "a" * 65, "a b", "", "é"])
+def test_app_ids_are_canonical_uuids():
+    pinned = Settings(api_key="k", app_id="{0A6B2F3C-1D2E-4F50-8A9B-0C1D2E3F4A5B}")
+    assert pinned.app_id == "{0A6B2F3C-1D2E-4F50-8A9B-0C1D2E3F4A5B}"  # Settings built directly: taken as is
+    settings = Settings(api_key="k", app_id="0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b")
+    for spelling in ("0A6B2F3C-1D2E-4F50-8A9B-0C1D2E3F4A5B", "0a6b2f3c1d2e4f508a9b0c1d2e3f4a5b"):
+        assert authorize(request({"X-API-Key": "k"}), settings, spelling) == "0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b"
+
+
+@pytest.mark.parametrize("app_id", ["other", "../x", "a" * 65, "a b", "", "é", "{0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b}"])
 def test_app_outside_pin_or_malformed_is_404(app_id):
     with pytest.raises(DuckError) as e:
         authorize(request({"X-API-Key": "k"}), Settings(api_key="k", app_id="pinned"), app_id)
     assert (e.value.status, e.value.code) == (404, "app_not_found")
 
 
-def test_signature_mode():
-    body = b'{"query":"hi"}'
-    now = str(int(time.time()))
-    good = {"X-Duck-Timestamp": now, "X-Duck-Signature": sign("hook-secret", now, body)}
-    assert authorize(request(good, body), SETTINGS) is None
-    for bad in ({**good, "X-Duck-Signature": sign("other", now, body)},
-                {**good, "X-Duck-Timestamp": str(int(now) - 301)},
-                {"X-Duck-Timestamp": now, "X-Duck-Signature": "sha256=00"}):
+def signed(method="POST", path="/apps/a/workflows/run", query="", body=b'{"query":"hi"}', secret="hook-secret",
+           timestamp=None):
+    timestamp = timestamp or str(int(time.time()))
+    return {"X-Duck-Timestamp": timestamp, "X-Duck-Signature": sign(secret, timestamp, body, method, path, query)}
+
+
+def signed_request(headers, method="POST", path="/apps/a/workflows/run", query="", body=b'{"query":"hi"}'):
+    return Request(EnvironBuilder(method=method, path=path, query_string=query, headers=headers,
+                                  data=body).get_environ())
+
+
+def test_signature_v2_covers_method_path_query_and_body():
+    good = signed(query="b=2&a=1")
+    assert authorize(signed_request(good, query="a=1&b=2"), SETTINGS) is None  # the daemon sorts the query
+    for changed in ({"method": "PUT"}, {"path": "/apps/b/workflows/run"}, {"query": "a=1&b=3"},
+                    {"body": b'{"query":"hj"}'}):
         with pytest.raises(DuckError) as e:
-            authorize(request(bad, body), SETTINGS)
-        assert e.value.message == "Signature is invalid or older than 5 minutes."
-    with pytest.raises(DuckError):  # a tampered body
-        authorize(request(good, body + b" "), SETTINGS)
+            authorize(signed_request(good, **{"query": "a=1&b=2", **changed}), SETTINGS)
+        assert e.value.status == 401 and e.value.message.startswith("Signature is invalid or older than 5 minutes")
+    for bad in (signed(secret="other"), signed(timestamp=str(int(time.time()) - 301)),
+                {**signed(), "X-Duck-Signature": "v2=00"}):
+        with pytest.raises(DuckError):
+            authorize(signed_request(bad), SETTINGS)
     with pytest.raises(DuckError):  # signatures count only when a secret is configured
-        authorize(request(good, body), Settings(api_key="k"))
+        authorize(signed_request(good, query="a=1&b=2"), Settings(api_key="k"))
+
+
+def test_body_only_signatures_need_the_explicit_setting():
+    now = str(int(time.time()))
+    old = {"X-Duck-Timestamp": now, "X-Duck-Signature": sign_body_only("hook-secret", now, b'{"query":"hi"}')}
+    with pytest.raises(DuckError):
+        authorize(signed_request(old), SETTINGS)
+    lenient = Settings(api_key="secret-key", signing_secret="hook-secret", accept_body_only_signatures=True)
+    assert authorize(signed_request(old), lenient) is None
+    assert authorize(signed_request(signed()), lenient) is None
 
 
 def test_key_comparison_is_constant_time(monkeypatch):

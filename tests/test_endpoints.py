@@ -108,7 +108,8 @@ def test_duck_hello_world_streams_plain_text(call):
 def test_health_needs_no_key_nor_settings_and_reports_the_effective_limits(call):
     reply = call("GET", "/health", headers={"Authorization": ""})
     assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0", "runtime": "local",
-                                      "limits": {"max_body_bytes": 1048576, "max_upload_bytes": 8388608}}
+                                      "limits": {"max_body_bytes": 1048576, "max_upload_bytes": 8388608},
+                                      "storage": "ok"}
     assert API_KEY.encode() not in reply.body
     unconfigured = call("GET", "/health", headers={"Authorization": ""}, settings={})
     assert unconfigured.status == 200 and json.loads(unconfigured.body)["status"] == "ok"

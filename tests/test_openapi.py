@@ -1,6 +1,7 @@
 """The OpenAPI document: valid, equal to the declared routes, and true of the running endpoint."""
 
 import hashlib
+import json
 
 import httpx
 import pytest
@@ -67,3 +68,29 @@ def test_no_5xx_and_no_response_contradicts_the_document(runtime):
                                                      content_type_conformance, response_schema_conformance])
 
         check()
+
+
+def test_served_without_key_or_settings_and_cacheable(call):
+    reply = call("GET", "/openapi.json", auth=False, settings={})
+    assert reply.status == 200 and reply.headers["Cache-Control"] == "public, max-age=300"
+    etag = reply.headers["ETag"]
+    again = call("GET", "/openapi.json", auth=False, settings={}, headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    assert call("GET", "/openapi.json", auth=False, headers={"If-None-Match": '"other"'}).status == 200
+
+
+def servers(call, headers):
+    return json.loads(call("GET", "/openapi.json", auth=False, headers=headers).body)["servers"]
+
+
+def test_servers_url_comes_from_the_daemons_hook_url_only(call):
+    hook = {"Dify-Hook-Url": "https://127.0.0.1/e/abc/openapi.json"}  # the call fixture's Host is 127.0.0.1
+    assert servers(call, hook) == [{"url": "https://127.0.0.1/e/abc"}]
+    assert servers(call, {"Dify-Hook-Url": "https://127.0.0.1/e/abc/openapi.json?x=1"}) == [
+        {"url": "https://127.0.0.1/e/abc"}]
+    for steering in ({"X-Forwarded-Host": "evil.example"}, {"Forwarded": "host=evil.example"},
+                     {"X-Original-Host": "evil.example"}, {"X-Forwarded-Proto": "http"}):
+        assert servers(call, {**hook, **steering}) == [{"url": "https://127.0.0.1/e/abc"}]
+    for forged in ("https://evil.example/e/abc/openapi.json",  # another host than the request's
+                   "https://127.0.0.1/e/abc/other", "javascript:alert(1)//127.0.0.1/openapi.json", "", "not a url"):
+        assert servers(call, {"Dify-Hook-Url": forged}) == [{"url": "."}]  # relative to the document

@@ -1,0 +1,21 @@
+"""/health: no key, no settings, and it says when storage stops taking writes."""
+
+import json
+
+import pytest
+
+from tests.conftest import API_KEY
+
+
+@pytest.mark.parametrize("settings", [{}, {"api_key": ""}, None, {"api_key": API_KEY}])
+def test_health_answers_without_key_or_settings(call, settings):
+    reply = call("GET", "/health", auth=False, settings=settings)
+    assert reply.status == 200
+    assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0", "storage": "ok"}
+    assert API_KEY.encode() not in reply.body
+
+
+def test_health_leaves_no_probe_behind(call, plugin):
+    before = dict(plugin.host.storage.values)
+    call("GET", "/health", auth=False)
+    assert plugin.host.storage.values == before
