@@ -74,23 +74,24 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
 
 
 def invocation_error(error: Exception, expect: str | None, *, blocking: bool,
-                     conversation_id: str | None = None) -> DuckError:
-    """A failed app invocation: dify_error, plus what Dify's bare 500 means on this route.
+                     conversation_id: str | None = None, known_mode: str | None = None) -> DuckError:
+    """A failed app invocation: dify_error, plus what Dify's bare 500 means here.
 
-    Completion apps always fail with that 500. On the completion route that settles it; on routes
-    that run any app type (expect None: /run, OpenAI) it is the likely cause and the message says so.
-    On the others it is a failure inside Dify, and in blocking mode possibly inside the app's run.
+    Completion apps always fail with that 500, on every route (Dify dispatches by the app's mode).
+    So unless the app is known to be of another mode (`known_mode`, learnt from an earlier answer by
+    duck.app_modes), the answer is 501 completion_apps_unsupported: certain on the completion route,
+    worded as the likely cause elsewhere. For an app known to be of another mode, it is a failure
+    inside Dify (in blocking mode possibly inside the app's run), told as such.
     """
     translated = dify_error(error, expect, conversation_id=conversation_id)
     if not _is_bare_500(error):
         return translated
-    if expect == "completion" or expect is None:
-        return completion_apps_unsupported(certain=expect == "completion")
+    if known_mode is None or known_mode == "completion":
+        return completion_apps_unsupported(certain=expect == "completion" or known_mode == "completion")
     where = "while running the app" if blocking else "before starting the app"
     return DuckError(500, "internal_server_error",
                      f"Dify failed {where} (500 Internal Server Error, no details); the app's logs in Dify "
-                     "say why. Completion apps always fail this way when a plugin calls them.",
-                     app_may_have_run=True)
+                     "say why.", app_may_have_run=True)
 
 
 def as_duck_error(error: Exception, expect: str | None = None) -> DuckError:

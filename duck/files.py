@@ -111,5 +111,5 @@ def upload(session, request: Request, limit: int) -> dict:
         record = session.file.upload(part.filename, content, mimetype)
     except Exception as e:
         raise dify_error(e, expect=None) from None
-    return {"id": record.id, "name": record.name, "size": record.size, "extension": record.extension,
+    return {"id": record.id, "name": record.name, "size": record.size, "extension": (record.extension or "").lstrip("."),
             "mime_type": record.mime_type, "value": record.to_app_parameter()}

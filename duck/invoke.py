@@ -7,6 +7,7 @@ app that stays silent longer gets a 200 stream whose first event is checked when
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -56,27 +57,30 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
         # Recorded (or refreshed, keeping active conversations) once the app started; never raises.
         owners.remember(app_id, body.conversation_id or first.get("conversation_id"), owner)
 
-    return _run(call, body.response_mode, expect, on_first, body.conversation_id)
+    return _run(call, body.response_mode, expect, on_first, body.conversation_id, learn.mode)
 
 
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
     body = _with_files(session, app_id, body)
+    learn = _Learner(session, app_id, "workflow")
     return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, "workflow", _Learner(session, app_id, "workflow"))
+                body.response_mode, "workflow", learn, known_mode=learn.mode)
 
 
 def completion(session, app_id: str, body: CompletionRequest) -> Result:
     body = _with_files(session, app_id, body)
+    learn = _Learner(session, app_id, "completion")
     return _run(lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, "completion", _Learner(session, app_id, "completion"))
+                body.response_mode, "completion", learn, known_mode=learn.mode)
 
 
 def run(session, app_id: str, body: RunRequest) -> Result:
     """Run any app: Dify dispatches by the app's stored mode, so no mode check applies."""
     if body.query is None:
         body = _with_files(session, app_id, body)
+        learn = _Learner(session, app_id, None)
         return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                    body.response_mode, None, _Learner(session, app_id, None))
+                    body.response_mode, None, learn, known_mode=learn.mode)
     return chat(session, app_id, body, expect=None)
 
 
@@ -114,27 +118,34 @@ class _Learner:
         self.known = app_modes.refuse_mismatch(self.storage, app_id, expect) if expect else \
             app_modes.lookup(self.storage, app_id)
 
+    @property
+    def mode(self) -> str | None:
+        return self.known["mode"] if self.known else None
+
     def __call__(self, first: dict) -> None:
         if self.known is None:
             app_modes.learn(self.storage, self.app_id, first, None)
 
 
 def _run(call: Callable[[str], object], response_mode: str, expect: str | None,
-         learn: Callable[[dict], None] = lambda first: None, conversation_id: str | None = None) -> Result:
+         learn: Callable[[dict], None] = lambda first: None, conversation_id: str | None = None,
+         known_mode: str | None = None) -> Result:
+    """`conversation_id` and `known_mode` (the app's mode when learnt) only sharpen error answers."""
+    failed = functools.partial(invocation_error, expect=expect, conversation_id=conversation_id, known_mode=known_mode)
     if response_mode == "blocking":
-        return _blocking(call, expect, learn, conversation_id)
-    return _streaming(lambda: call("streaming"), expect, learn, conversation_id)
+        return _blocking(call, expect, learn, failed)
+    return _streaming(lambda: call("streaming"), expect, learn, failed)
 
 
 def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None],
-              conversation_id: str | None) -> dict:
+              failed: Callable[..., DuckError]) -> dict:
     try:
         answer = call("blocking")
     except Exception as e:
         if _AGENT_BLOCKING not in str(e):
-            raise invocation_error(e, expect, blocking=True, conversation_id=conversation_id) from None
+            raise failed(e, blocking=True) from None
         # Agent apps only stream; Dify refuses before running anything, so streaming now is safe.
-        stream = _streaming(lambda: call("streaming"), expect, learn, conversation_id)
+        stream = _streaming(lambda: call("streaming"), expect, learn, failed)
         try:
             return aggregate(stream)
         except Exception as e:
@@ -147,20 +158,20 @@ def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable
 
 
 def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
-               conversation_id: str | None = None) -> Stream:
-    source = streaming.Source(_checked(call, expect, learn, conversation_id))
+               failed: Callable[..., DuckError]) -> Stream:
+    source = streaming.Source(_checked(call, expect, learn, failed))
     first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a DuckError
     return Stream(source, first)
 
 
 def _checked(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
-             conversation_id: str | None) -> Iterator[dict]:
+             failed: Callable[..., DuckError]) -> Iterator[dict]:
     """The app's events, the first one checked: its failure, or a mode mismatch, as a DuckError."""
     try:
         events = iter(call())
         first = next(events, None)
     except Exception as e:
-        raise invocation_error(e, expect, blocking=False, conversation_id=conversation_id) from None
+        raise failed(e, blocking=False) from None
     if first is None:
         raise DuckError(502, "bad_gateway", "The app ended without producing any event.", app_may_have_run=True)
     try:

@@ -173,7 +173,7 @@ def _responses(family: str) -> dict:
     if family == "hook":
         return {"200": {"description": "The app's answer in the sender's shape (`Idempotent-Replayed: true` on a "
                         "repeated delivery)", "content": {"application/json": {"schema": ANY_OBJECT}}},
-                **_errors("Error", [400, 401, 404, 409, 413, 429, 500, 502, 503, 504])}
+                **_errors("Error", [400, 401, 404, 409, 413, 429, 500, 501, 502, 503, 504])}
     if family == "upload":
         return {"201": {"description": "The stored file; `value` goes into inputs", "content": {
             "application/json": {"schema": ANY_OBJECT}}}, **_errors("Error", [400, 401, 404, 413, 415, 500, 503])}
@@ -182,7 +182,7 @@ def _responses(family: str) -> dict:
                 **_errors("Error", [401, 404, 413, 429, 500, 503, 504])}
     if family == "text":
         return {"200": {"description": "The answer, streamed", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                **_errors("Error", [400, 401, 404, 413, 429, 500, 502, 503, 504])}
+                **_errors("Error", [400, 401, 404, 413, 429, 500, 501, 502, 503, 504])}
     if family == "public":
         return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
                 **_errors("Error", [413])}

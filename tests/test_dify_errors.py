@@ -69,13 +69,17 @@ def test_openai_route_names_the_completion_limit_too(call, dify_fails):
 
 
 @pytest.mark.parametrize("mode, where", [("blocking", "while running the app"), ("streaming", "before starting")])
-def test_a_bare_500_on_a_chat_route_keeps_a_useful_message(call, dify_fails, mode, where):
+def test_a_bare_500_from_an_app_known_to_be_chat_keeps_a_useful_message(call, dify_fails, plugin, monkeypatch,
+                                                                          mode, where):
+    monkeypatch.setattr(plugin.host, "storage", Storage())
+    assert call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}).status == 200  # its mode is learnt
     dify_fails(DIFY_500)
-    reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "x", "response_mode": mode})
-    status, code, message = answer(reply)
-    assert (status, code) == (500, "internal_server_error")
-    assert where in message and "logs in Dify" in message and "contact support" not in message
-    assert reply.headers["x-should-retry"] == "false"
+    for path in ("/apps/demo-chat/chat-messages", "/apps/demo-chat/run"):
+        reply = call("POST", path, {"query": "x", "response_mode": mode})
+        status, code, message = answer(reply)
+        assert (status, code) == (500, "internal_server_error")
+        assert where in message and "logs in Dify" in message and "contact support" not in message
+        assert reply.headers["x-should-retry"] == "false"
 
 
 def test_unknown_app_from_fetch_app_is_404(call, dify_fails):
@@ -137,4 +141,5 @@ def test_translation_is_pure_and_shared():
     conversation = str(uuid.uuid4())
     assert dify_errors.dify_error(Exception(UNKNOWN_CONVERSATION), "chat", conversation_id=conversation).status == 404
     assert dify_errors.invocation_error(Exception(DIFY_500), "completion", blocking=True).status == 501
-    assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True).status == 500
+    assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True).status == 501
+    assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True, known_mode="workflow").status == 500

@@ -79,11 +79,11 @@ def test_workflow_blocking_and_streaming(call):
     assert events[-1]["event"] == "workflow_finished"
 
 
-@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
-def test_completion_route(call):
-    reply = call("POST", "/apps/demo-completion/completion-messages",
-                 {"inputs": {"text": "ducks"}, "response_mode": "blocking"})
-    assert json.loads(reply.body)["answer"] == "A short note about ducks."
+def test_completion_route_says_dify_cannot_run_completion_apps_for_plugins(call):
+    for mode in ("blocking", "streaming"):
+        reply = call("POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "ducks"}, "response_mode": mode})
+        assert error(reply) == (501, "completion_apps_unsupported") and reply.headers["x-should-retry"] == "false"
+        assert "Workflow app" in json.loads(reply.body)["message"]
 
 
 def test_run_route_answers_in_the_apps_own_shape(call):
@@ -132,11 +132,13 @@ def test_mode_mismatches_answer_like_the_service_api(call):
                       {"inputs": {"text": "t"}, "response_mode": "blocking"})) == (400, "app_unavailable")
 
 
-@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
-def test_mode_mismatches_on_a_completion_app(call):
-    assert error(call("POST", "/apps/demo-completion/chat-messages", {"query": "x", "inputs": {"text": "t"}})) == (400, "not_chat_app")
-    assert error(call("POST", "/apps/demo-completion/workflows/run",
-                      {"inputs": {"text": "t"}})) == (400, "not_workflow_app")
+def test_a_completion_app_on_another_route_fails_in_dify_and_the_answer_says_why(call):
+    # Dify dispatches by the app's mode, so a completion app fails the same way on every route (a bare 500).
+    for path, body in (("chat-messages", {"query": "x", "inputs": {"text": "t"}}), ("workflows/run", {"inputs": {"text": "t"}}),
+                       ("run", {"inputs": {"text": "t"}})):
+        reply = call("POST", f"/apps/demo-completion/{path}", body)
+        assert error(reply) == (501, "completion_apps_unsupported")
+        assert "If it is a Completion app" in json.loads(reply.body)["message"]
 
 
 def test_dify_errors_keep_their_status_code_and_message(call):
@@ -146,12 +148,12 @@ def test_dify_errors_keep_their_status_code_and_message(call):
     assert error(call("POST", "/apps/no-such-app/chat-messages", {"query": "x"})) == (404, "app_not_found")
 
 
-@pytest.mark.xfail(reason="issue 13: fetch_app of an unknown app fails as 'fetch app failed: data is nil'", strict=False)
 def test_parameters_of_an_unknown_app(call):
     assert error(call("GET", "/apps/no-such-app/parameters")) == (404, "app_not_found")
 
 
 def test_error_before_the_stream_gets_a_real_status(call):
+    assert call("POST", "/apps/demo-chat/chat-messages", {"query": "hi"}).status == 200  # its mode is learnt: chat
     assert error(call("POST", "/apps/demo-chat/chat-messages", {"query": "/fail before"})) == (
         500, "internal_server_error")
 

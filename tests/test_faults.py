@@ -16,6 +16,8 @@ CHAT = "/apps/demo-chat/chat-messages"
 
 
 def test_app_fails_before_its_first_event(runtime):
+    assert httpx.post(runtime.base_url + CHAT, headers=runtime.headers, json={"query": "hi"}).status_code == 200
+    # Its mode (chat) is learnt now, so Dify's bare 500 is not read as a Completion app's.
     response = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, json={"query": "/fail before"})
     assert response.status_code == 500 and response.json()["code"] == "internal_server_error"
     assert "before starting the app" in response.json()["message"] and response.headers["x-should-retry"] == "false"

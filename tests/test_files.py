@@ -89,7 +89,6 @@ def upload(runtime, content=b"hello file", name="notes.txt", mimetype="text/plai
                       files={"file": (name, content, mimetype)}, timeout=30)
 
 
-@pytest.mark.xfail(reason="issue 13: Dify gives a plugin upload's extension with its dot, '.txt'", strict=False)
 def test_upload_then_run_with_it(runtime):
     uploaded = upload(runtime)
     assert uploaded.status_code == 201

@@ -11,7 +11,8 @@ from tests.conftest import API_KEY
 def test_health_answers_without_key_or_settings(call, settings):
     reply = call("GET", "/health", auth=False, settings=settings)
     assert reply.status == 200
-    assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0", "storage": "ok"}
+    body = json.loads(reply.body)
+    assert (body["status"], body["name"], body["version"], body["storage"]) == ("ok", "duck", "0.1.0", "ok")
     assert API_KEY.encode() not in reply.body
 
 

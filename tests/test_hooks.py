@@ -193,7 +193,6 @@ def test_bad_bodies_get_4xx_json_or_run(hook, body):
     assert reply.status < 500 and isinstance(reply.json, dict)
 
 
-@pytest.mark.xfail(reason="issue 13: fetch_app of an unknown app fails as 'fetch app failed: data is nil'", strict=False)
 def test_unknown_and_malformed_app_ids(hook):
     assert hook("github", app_id="no-such-app").status == 404
     assert hook("github", app_id="bad%20id").status == 404

@@ -3,6 +3,7 @@
 import json
 from types import SimpleNamespace
 
+import httpx
 import openai as openai_sdk
 import pytest
 
@@ -152,10 +153,16 @@ def test_official_client_models_agents_and_workflows(client):
     assert workflow.choices[0].message.content == "Echo: w"
 
 
-@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
-def test_official_client_completion_app(client):
-    completion = client.chat.completions.create(model="demo-completion", messages=[{"role": "user", "content": "c"}])
-    assert completion.choices[0].message.content == "A short note about c."
+def test_official_client_completion_app_fails_once_without_retries(runtime):
+    """The SDK retries 5xx on its own unless told not to: x-should-retry: false keeps it to one request."""
+    sent = []
+    http = httpx.Client(event_hooks={"request": [sent.append]}, timeout=30)
+    retrying = openai_sdk.OpenAI(base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=2,
+                                 http_client=http)
+    with pytest.raises(openai_sdk.InternalServerError) as e:
+        retrying.chat.completions.create(model="demo-completion", messages=[{"role": "user", "content": "c"}])
+    assert e.value.status_code == 501 and e.value.body["code"] == "completion_apps_unsupported"
+    assert len(sent) == 1
 
 
 def test_official_client_errors(client):

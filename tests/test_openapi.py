@@ -17,6 +17,14 @@ from schemathesis.checks import (
 
 from duck import openapi, routes
 
+def not_a_server_error_but_completion_apps(ctx, response, case):
+    """schemathesis' not_a_server_error, except the documented 501 for a Completion app (Dify cannot run them
+    for plugins, so naming one is the one input that selects a 5xx)."""
+    if response.status_code == 501 and response.json().get("code") == "completion_apps_unsupported":
+        return True
+    return not_a_server_error(ctx, response, case)
+
+
 DEMO_APPS = ["demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion"]
 
 
@@ -45,7 +53,6 @@ def test_served_document_points_at_the_endpoint(runtime):
     validate(served)
 
 
-@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
 def test_no_5xx_and_no_response_contradicts_the_document(runtime):
     """A bounded schemathesis run (25 generated requests per operation) against the local runtime."""
     operations = [result.ok() for result in
@@ -64,7 +71,7 @@ def test_no_5xx_and_no_response_contradicts_the_document(runtime):
                 if digest % 5:
                     case.path_parameters["app_id"] = DEMO_APPS[digest % len(DEMO_APPS)]
             response = case.call(headers=runtime.headers, timeout=30)
-            case.validate_response(response, checks=[not_a_server_error, status_code_conformance,
+            case.validate_response(response, checks=[not_a_server_error_but_completion_apps, status_code_conformance,
                                                      content_type_conformance, response_schema_conformance])
 
         check()

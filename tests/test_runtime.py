@@ -50,11 +50,11 @@ def test_every_route_over_http(runtime):
         assert [json.loads(line)["event"] for line in ndjson.text.splitlines()][-1] == "message_end"
 
 
-@pytest.mark.xfail(reason="issue 13: completion apps fail with a 500 when a plugin invokes them (real Dify)", strict=False)
 def test_completion_route_over_http(runtime):
     completion = httpx.post(runtime.base_url + "/apps/demo-completion/completion-messages", headers=runtime.headers,
                             json={"inputs": {"text": "c"}, "response_mode": "blocking"})
-    assert completion.json()["answer"] == "A short note about c."
+    assert completion.status_code == 501 and completion.json()["code"] == "completion_apps_unsupported"
+    assert completion.headers["x-should-retry"] == "false"
 
 
 def test_errors_over_http(runtime):
