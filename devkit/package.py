@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import subprocess
 import sys
 import zipfile
@@ -139,11 +140,26 @@ def build(plugin_dir: Path, output: Path | None = None) -> Path:
 
 
 def extract(package: Path, into: Path) -> Path:
-    """Unpack a .difypkg as the daemon installs it; refuses archives over the size limit."""
+    """Unpack a .difypkg as the daemon installs it, refusing what it refuses.
+
+    The daemon reads every entry to checksum it (pkg/plugin_packager/decoder/checksum.go) and to
+    unpack it (decoder/zip.go ExtractTo): a directory entry, as `zip -r` writes, cannot be read and
+    fails the install; an entry escaping the folder is an "illegal file path"; the size limit is
+    NewZipPluginDecoderWithSizeLimit's."""
     with zipfile.ZipFile(package) as archive:
         if sum(info.file_size for info in archive.infolist()) > MAX_PACKAGE_BYTES:
             raise PackageError(f"{package} unpacks to more than {MAX_PACKAGE_BYTES} bytes")
-        archive.extractall(into)  # zipfile drops absolute paths and '..' components
+        root = os.path.normpath(into)
+        for info in archive.infolist():
+            if info.is_dir():
+                raise PackageError(f"it has a directory entry {info.filename!r} (as `zip -r` writes): the daemon "
+                                   "cannot read it and refuses the package; build it with `python -m devkit package`")
+            target = os.path.normpath(root + "/" + posixpath.normpath(info.filename))
+            if os.path.commonpath([root, target]) != root:
+                raise PackageError(f"illegal file path in plugin package: {info.filename!r}")
+        if "manifest.yaml" not in archive.namelist():
+            raise PackageError("it has no manifest.yaml at its root")
+        archive.extractall(into)
     return into
 
 

@@ -142,3 +142,21 @@ def test_a_pyproject_that_is_the_plugins_own_dependency_file_is_accepted(tmp_pat
     requirements = [line for line in (plugin / "requirements.txt").read_text().splitlines() if line]
     (plugin / "pyproject.toml").write_text(f'[project]\nname = "duck"\nversion = "0.1.0"\ndependencies = {requirements!r}\n')
     assert package.check(plugin) == []
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("endpoints/", "directory entry 'endpoints/' (as `zip -r` writes)"),
+    ("../escaped.txt", "illegal file path in plugin package: '../escaped.txt'"),
+])
+def test_serving_refuses_a_package_the_daemon_cannot_install(built, tmp_path, entry, message):
+    broken = tmp_path / "broken.difypkg"
+    with zipfile.ZipFile(built) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr(entry, b"" if entry.endswith("/") else b"x")
+    with pytest.raises(package.PackageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        package.extract(broken, tmp_path / "unpacked")
+    assert not (tmp_path / "escaped.txt").exists()
+    run = subprocess.run([sys.executable, "-m", "devkit", "serve", str(broken), "--port", "0"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and f"cannot unpack {broken}: " in run.stderr and message in run.stderr
