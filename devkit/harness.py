@@ -93,6 +93,7 @@ class SlowRead:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    complete: bool  # False when the server closed the connection before the end of the body
 
     def events(self) -> list[dict]:
         """The JSON of every SSE `data:` frame received (a dropped chunk is a missing frame)."""
@@ -126,21 +127,28 @@ def read_slowly(url: str, body: dict | None, headers: dict[str, str], pause: flo
         method = "POST" if body is not None else "GET"
         sock.sendall(connection.send(h11.Request(method=method, target=target, headers=request_headers)))
         sock.sendall(connection.send(h11.Data(data=payload)) + connection.send(h11.EndOfMessage()))
-        response, received, paused = None, bytearray(), False
+        response, received, paused, complete = None, bytearray(), False, False
         while True:
-            event = connection.next_event()
+            try:
+                event = connection.next_event()
+            except h11.RemoteProtocolError:  # closed mid-body
+                break
             if event is h11.NEED_DATA:
                 if received and not paused:
                     time.sleep(pause)  # the client stops reading: the kernel buffers fill, then the server's
                     paused = True
-                connection.receive_data(sock.recv(65536))
+                try:
+                    connection.receive_data(sock.recv(65536))
+                except ConnectionResetError:
+                    break
             elif isinstance(event, h11.Response):
                 response = event
             elif isinstance(event, h11.Data):
                 received += event.data
             elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                complete = isinstance(event, h11.EndOfMessage)
                 break
     finally:
         sock.close()
     return SlowRead(response.status_code if response else 0, list(response.headers) if response else [],
-                    bytes(received))
+                    bytes(received), complete)

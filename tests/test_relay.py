@@ -72,6 +72,13 @@ def impatient(tmp_path_factory):
     running.stop()
 
 
+def test_a_client_that_stops_reading_is_cut_off_and_frees_its_request(impatient):
+    """Nothing waits on a stalled client for ever: after idle_seconds the write times out."""
+    answer = read_slowly(impatient.base_url + "/hello/chunks", None, {}, pause=4)
+    assert answer.status == 200 and not answer.complete
+    assert impatient.wait_for_output("GET /e/duck-local/hello/chunks 200")  # the request's log line: it ended
+
+
 def test_an_idle_connection_is_closed(impatient):
     with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
         started = time.monotonic()
