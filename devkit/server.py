@@ -15,7 +15,7 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 from gevent.queue import Empty
 
-from devkit import envelopes, protocol
+from devkit import envelopes
 from devkit.body_queue import BodyQueue
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
@@ -114,7 +114,8 @@ class Relay:
         status = int(head.get("status", 200))
         headers = [(k, str(v)) for k, v in (head.get("headers") or {}).items() if k.lower() not in HOP_BY_HOP]
         start_response(f"{status} {_reason(status)}", headers)
-        return self._body(session_id, body, pump, label, status, started)
+        # Go's chunkWriter eats the body of an answer to HEAD; gevent would send it.
+        return self._body(session_id, body, pump, label, status, started, send=not label.startswith("HEAD "))
 
     def _pump(self, queue, body: BodyQueue, label: str) -> None:
         """InvokeEndpoint's body_write routine: every later chunk into the 128-chunk queue, never waiting."""
@@ -131,7 +132,7 @@ class Relay:
             elif kind == "died":  # the daemon's session never hears of it: wait for the timeout
                 _warn_plugin_died(label, data, streaming=True)
 
-    def _body(self, session_id, body: BodyQueue, pump, label, status, started) -> Iterator[bytes]:
+    def _body(self, session_id, body: BodyQueue, pump, label, status, started, send: bool) -> Iterator[bytes]:
         ttfb = time.perf_counter()
         deadline = ttfb + self.total_timeout  # service.Endpoint arms time.After once the first chunk is in
         chunks = 0
@@ -140,13 +141,15 @@ class Relay:
                 item = body.get(max(0.0, deadline - time.perf_counter()))
                 if isinstance(item, bytes):
                     chunks += 1
-                    yield item
+                    if send:
+                        yield item
                     continue
                 if item is None:
                     log.warning("!!! %s: killed by timeout after %.0f s of streaming, as the daemon does "
                                 "(PLUGIN_MAX_EXECUTION_TIMEOUT)", label, self.total_timeout)
-                    yield envelopes.go_json(envelopes.KILLED_BY_TIMEOUT)
-                elif item[1] is not None:
+                    if send:
+                        yield envelopes.go_json(envelopes.KILLED_BY_TIMEOUT)
+                elif item[1] is not None and send:
                     # service.Endpoint writes the error's text after the bytes already sent.
                     log.warning("!!! %s failed after streaming started; the daemon appends the plugin's error "
                                 "to the body: %s", label, envelopes.plugin_error_text(item[1])[:300])
@@ -179,10 +182,11 @@ FIRST_CHUNK_TIMEOUT = {"code": "timeout", "message": "The plugin sent no body ch
 
 def _warn_plugin_died(label: str, reason: object, streaming: bool) -> None:
     # notifier_lifecycle.go's OnInstanceShutdown only marks the instance; open sessions are not failed.
-    then = ("ends it with 'killed by timeout' after PLUGIN_MAX_EXECUTION_TIMEOUT" if streaming
-            else "keeps it open as long as the client waits")
-    log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s. "
-                "So does the local runtime.", label, reason, then)
+    then = ("ends it with 'killed by timeout' after PLUGIN_MAX_EXECUTION_TIMEOUT; so does the local runtime"
+            if streaming else "keeps it open as long as the client waits; the local runtime waits up to its "
+            "first_chunk_seconds")
+    log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s.",
+                label, reason, then)
 
 
 def _has_control_characters(environ) -> bool:

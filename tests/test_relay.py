@@ -188,3 +188,9 @@ def test_an_undeclared_setting_is_refused_at_start():
 def test_duck_answers_an_empty_post_whose_body_arrives_chunked_with_a_clear_400(runtime):
     response = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, timeout=20)
     assert response.status_code == 400 and response.json()["code"] == "invalid_param"
+
+
+def test_a_head_request_gets_the_headers_and_no_body(bare):
+    """The SDK answers HEAD with a body; Go's server (the daemon's) never sends it."""
+    head, body = exchange(bare.port, b"HEAD /e/duck-local/hello/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 7" in head and body == b""
