@@ -15,7 +15,7 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 from gevent.queue import Empty
 
-from devkit import envelopes
+from devkit import envelopes, webhooks
 from devkit.body_queue import BodyQueue
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
@@ -65,7 +65,7 @@ class Relay:
             # GenericInvokePlugin (io_tunnel/generic.go) retries the write, then gives up.
             self._log(label, 500, started, started, 0, 0)
             return _json(start_response, 500, envelopes.internal_server_error(f"{e}\nfailed to write request"))
-        return self._respond(session_id, queue, start_response, label, started)
+        return self._respond(session_id, queue, start_response, label, started, webhooks.sender_of(environ))
 
     def _raw_request(self, environ, path: str) -> bytes:
         body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
@@ -77,7 +77,7 @@ class Relay:
                             environ[RAW_HEADERS], body, http10=environ.get("SERVER_PROTOCOL") == "HTTP/1.0")
         return copy_request(incoming, self.hook_id)
 
-    def _respond(self, session_id, queue, start_response, label, started):
+    def _respond(self, session_id, queue, start_response, label, started, sender=None):
         # io_tunnel.InvokeEndpoint: status and headers wait for the first chunk with a body (or the end).
         head: dict = {}
         first: bytes | None = None
@@ -103,6 +103,9 @@ class Relay:
                     status, body = 500, envelopes.internal_server_error(envelopes.plugin_error_text(data))
                 self._log(label, status, started, started, 0, 0)
                 return _json(start_response, status, body)
+        if sender and time.perf_counter() - started > webhooks.PATIENCE_SECONDS[sender]:
+            log.warning("!!! %s: answered after %.1f s; %s gives up after %d s, counts the delivery as failed and "
+                        "retries it", label, time.perf_counter() - started, sender, webhooks.PATIENCE_SECONDS[sender])
         body = BodyQueue(label)
         if first:
             body.put(first)

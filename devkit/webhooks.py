@@ -24,6 +24,10 @@ import standardwebhooks
 PROVIDERS = ("github", "stripe", "slack", "discord", "shopify", "standard")
 # How long each sender waits for an answer before it counts the delivery as failed (their docs).
 PATIENCE_SECONDS = {"github": 10, "stripe": 20, "slack": 3, "discord": 3, "shopify": 5, "standard": 15}
+# The header that gives each sender away, as the WSGI environ names it.
+_SENDER_HEADER = {"github": "HTTP_X_GITHUB_EVENT", "stripe": "HTTP_STRIPE_SIGNATURE", "slack": "HTTP_X_SLACK_SIGNATURE",
+                  "discord": "HTTP_X_SIGNATURE_ED25519", "shopify": "HTTP_X_SHOPIFY_HMAC_SHA256",
+                  "standard": "HTTP_WEBHOOK_SIGNATURE"}
 _DEFAULT_EVENT = {"github": "issues", "stripe": "payment_intent.succeeded", "slack": "/duck", "discord": "ask",
                   "shopify": "orders/create", "standard": "invoice.paid"}
 
@@ -90,6 +94,11 @@ def signed_headers(provider: str, body: bytes, secret: str, event: str | None = 
     signature = standardwebhooks.Webhook(secret).sign(message_id, datetime.fromtimestamp(now, tz=UTC),
                                                       body.decode(errors="replace"))
     return {"webhook-id": message_id, "webhook-timestamp": ts, "webhook-signature": signature}
+
+
+def sender_of(environ: dict) -> str | None:
+    """Which webhook sender made this request, judged by its signature headers."""
+    return next((name for name, header in _SENDER_HEADER.items() if header in environ), None)
 
 
 def discord_public_key(secret: str) -> str:

@@ -246,3 +246,14 @@ def test_a_repeat_while_the_first_still_runs_gets_409(slack_runtime):
     third = post(0)
     assert third.status_code == 200 and third.headers["Idempotent-Replayed"] == "true"
     assert third.json() == first.json()
+
+
+def test_the_dev_kit_warns_when_a_run_outlasts_the_senders_patience(slack_runtime):
+    import httpx
+
+    body = urlencode({"command": "/duck", "text": "/hang 4", "trigger_id": "9.9.slow"}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **senders.signed_headers("slack", body, SECRET)}
+    reply = httpx.post(f"{slack_runtime.base_url}/hooks/demo-chat", content=body, headers=headers, timeout=30)
+    assert reply.status_code == 200
+    assert "slack gives up after 3 s" in slack_runtime.output()
+    assert slack_runtime.output().count("gives up after") == 1  # the quick deliveries above raised none
