@@ -400,11 +400,10 @@ class _Run:
         yield self.event(f"{prefix}_started", workflow_run_id=self.run_id, data={
             **node, "created_at": self.created_at, "extras": {}, "metadata": metadata, "inputs": inputs,
             "inputs_truncated": False})
+        before_round = {"pre_loop_output": None} if kind == "loop" else {}
         for index in range(steps):
-            data = {**node, "index": index, "created_at": self.created_at, "extras": {}}
-            if kind == "loop":
-                data = {**node, "index": index, "created_at": self.created_at, "pre_loop_output": None, "extras": {}}
-            yield self.event(f"{prefix}_next", workflow_run_id=self.run_id, data=data)
+            yield self.event(f"{prefix}_next", workflow_run_id=self.run_id, data={
+                **node, "index": index, "created_at": self.created_at, **before_round, "extras": {}})
         outputs = {"output": [f"step {i}" for i in range(steps)]} if kind == "iterate" else {"loop_round": steps}
         yield self.event(f"{prefix}_completed", workflow_run_id=self.run_id, data={
             **node, "outputs": outputs, "outputs_truncated": False, "created_at": self.created_at, "extras": {},
