@@ -22,6 +22,7 @@ WRITTEN_APART = {"Host", "User-Agent", "Content-Length", "Transfer-Encoding", "T
 # transferWriter probes the body of these and sends none when it is empty (requestMethodUsuallyLacksBody).
 USUALLY_WITHOUT_BODY = {"GET", "HEAD", "DELETE", "OPTIONS", "PROPFIND", "SEARCH"}
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_VALID_HOST = re.compile(r"^[0-9A-Za-z!$%&'()*+,\-.:;=\[\]_~]*$")  # httpguts.ValidHostHeader
 _VALID_ESCAPES = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -55,7 +56,9 @@ def copy_request(request: Incoming, hook_id: str) -> bytes:
         path = request.path.decode("latin-1")  # the unescaped path, as fmt.Sprintf writes it
         header["Dify-Hook-Url"] = [f"{'https' if https else 'http'}://{host}/e/{hook_id}{path}"]
 
-    lines = [f"{request.method} {request_uri(request.path, request.query)} HTTP/1.1", f"Host: {host}"]
+    # Request.write sends an empty Host rather than an invalid one (the hook URL above keeps it as is).
+    written_host = host if _VALID_HOST.match(host) else ""
+    lines = [f"{request.method} {request_uri(request.path, request.query)} HTTP/1.1", f"Host: {written_host}"]
     user_agent = header.get("User-Agent", [DEFAULT_USER_AGENT])[0]
     if user_agent:  # present but empty: Go sends no User-Agent at all
         lines.append(f"User-Agent: {_clean(user_agent)}")

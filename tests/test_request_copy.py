@@ -72,3 +72,8 @@ def test_query_keys_are_sorted_and_a_keys_values_keep_their_order():
 def test_the_path_is_re_escaped_as_go_escapes_paths():
     assert request_uri(b"/a b/!'()*/\xc3\xa9?/$&+,;=@:~", "") == "/a%20b/%21%27%28%29%2A/%C3%A9%3F/$&+,;=@:~"
     assert request_uri(b"/x", "z=1") == "/x?z=1"
+
+
+def test_an_invalid_host_goes_out_empty():
+    raw = copy(headers=[("Host", "h"), ("X-Original-Host", "evil host/x")])
+    assert raw.split(b"\r\n")[1] == b"Host: " and b"Dify-Hook-Url: http://evil host/x/e/hook/x\r\n" in raw
