@@ -106,6 +106,12 @@ def canonical_key(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
+def valid_header(name: str, value: str) -> bool:
+    """textproto.readMIMEHeader's checks, which Go's server applies before any handler: the name a
+    token, no control character but tab in the value (validHeaderValueByte)."""
+    return bool(_TOKEN.match(name)) and not any(c < " " and c != "\t" or c == "\x7f" for c in value)
+
+
 def _unescape(text: str) -> bytes:
     return unquote_to_bytes(text.replace("+", " "))
 

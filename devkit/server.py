@@ -19,7 +19,7 @@ from devkit import envelopes, webhooks
 from devkit.body_queue import BodyQueue
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
-from devkit.request_copy import MAX_BODY_BYTES, Incoming, copy_request
+from devkit.request_copy import MAX_BODY_BYTES, Incoming, copy_request, valid_header
 
 log = logging.getLogger("devkit")
 
@@ -54,9 +54,11 @@ class Relay:
             return _json(start_response, 404, envelopes.ROUTE_NOT_FOUND)
         if not (path == prefix or path.startswith(prefix + "/")):
             return _json(start_response, 404, envelopes.UNKNOWN_HOOK)
-        if _has_control_characters(environ):
-            # Go's HTTP server (the daemon's) refuses these before any routing.
-            return _json(start_response, 400, {"code": "bad_request", "message": "invalid header value"})
+        if not all(valid_header(name, value) for name, value in environ[RAW_HEADERS]):
+            # Go's textproto reader refuses the request before any routing, and the server writes
+            # a bare plain-text "400 Bad Request" (net/http server.go, conn.serve).
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"400 Bad Request"]
         raw = self._raw_request(environ, path[len(prefix):] or "/")
         label = f"{method} {path}"
         try:
@@ -190,11 +192,6 @@ def _warn_plugin_died(label: str, reason: object, streaming: bool) -> None:
             "first_chunk_seconds")
     log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s.",
                 label, reason, then)
-
-
-def _has_control_characters(environ) -> bool:
-    return any(isinstance(v, str) and any(c < " " and c != "\t" or c == "\x7f" for c in v)
-               for k, v in environ.items() if k.startswith("HTTP_") or k == "CONTENT_TYPE")
 
 
 def _json(start_response, status: int, body: dict) -> list[bytes]:

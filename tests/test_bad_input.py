@@ -12,6 +12,9 @@ NAUGHTY = ["<script>alert(1)</script>", "' OR 1=1 --", "\u202eevil", "🦆" * 50
            "%00%0d%0a", "Ω≈ç√∫", "\\u0000", "null", "﻿"]
 
 
+GO_400 = "400 Bad Request"  # Go's server refuses a malformed header before the daemon sees it, in plain text
+
+
 def case(name, status, code, method="POST", path=CHAT, body=None, raw=None, headers=None, auth=True, marks=()):
     return pytest.param(method, path, body, raw, headers, auth, status, code, id=name, marks=marks)
 
@@ -76,8 +79,8 @@ CASES = [
     # A bare CR ends the header line in the HTTP server; nothing reaches the plugin as one smuggled value.
     case("header-bare-cr", 200, None, body={"query": "a", "response_mode": "blocking"},
          headers={"X-Note": "a\rInjected: b"}),
-    case("header-ctrl", 400, "bad_request", body={"query": "a"}, headers={"X-Note": "a\x1b[31mred"}),
-    case("header-nul", 400, "bad_request", body={"query": "a"}, headers={"X-Note": "a\x00b"}),
+    case("header-ctrl", 400, GO_400, body={"query": "a"}, headers={"X-Note": "a\x1b[31mred"}),
+    case("header-nul", 400, GO_400, body={"query": "a"}, headers={"X-Note": "a\x00b"}),
 ] + [case(f"naughty-query-{i}", 200, None, body={"query": s, "response_mode": "blocking"})
      for i, s in enumerate(NAUGHTY)] + [
     case("naughty-inputs", 200, None, body={"query": "a", "inputs": {"name": "<b>'\"</b>"}, "response_mode": "blocking"}),
@@ -108,8 +111,10 @@ def test_bad_input(runtime, method, path, body, raw, headers, auth, status, code
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     got_status, payload = raw_request(runtime.port, method, path, all_headers, data)
     assert got_status == status, payload[:300]
-    answer = json.loads(payload)
-    if code is not None:
+    answer = json.loads(payload) if code != GO_400 else {}
+    if code == GO_400:
+        assert payload == GO_400.encode()
+    elif code is not None:
         assert answer["code"] == code and answer["message"]
         assert runtime.api_key not in payload.decode("utf-8", "replace")
     elif "query" in (body or {}):

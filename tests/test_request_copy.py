@@ -2,7 +2,7 @@
 
 import pytest
 
-from devkit.request_copy import Incoming, canonical_key, copy_request, encode_query, request_uri
+from devkit.request_copy import Incoming, canonical_key, copy_request, encode_query, request_uri, valid_header
 
 
 def copy(method="GET", path=b"/x", query="", headers=(("Host", "h"),), body=b"", **kwargs) -> bytes:
@@ -77,3 +77,8 @@ def test_the_path_is_re_escaped_as_go_escapes_paths():
 def test_an_invalid_host_goes_out_empty():
     raw = copy(headers=[("Host", "h"), ("X-Original-Host", "evil host/x")])
     assert raw.split(b"\r\n")[1] == b"Host: " and b"Dify-Hook-Url: http://evil host/x/e/hook/x\r\n" in raw
+
+
+def test_go_refuses_control_characters_and_non_token_names():
+    assert valid_header("X_ok", "a\tb \x80") and not valid_header("X-Note", "a\x1bb")
+    assert not valid_header("X-Note", "a\x7f") and not valid_header("Bad Name", "v")
