@@ -50,8 +50,10 @@ class Relay:
             start_response(f"{status} {_reason(status)}",
                            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
             return [data]
-        if not path.startswith("/e/") or method not in ROUTED_METHODS:
+        if not path.startswith("/e/") or method not in ROUTED_METHODS or path == "/e/":
             return _json(start_response, 404, envelopes.ROUTE_NOT_FOUND)
+        if "/" not in path[3:]:  # /e/<hook>: gin's RedirectTrailingSlash, as /e/:hook_id/*path wants the slash
+            return _redirect(start_response, method, path + "/", environ.get("QUERY_STRING", ""))
         if not (path == prefix or path.startswith(prefix + "/")):
             return _json(start_response, 404, envelopes.UNKNOWN_HOOK)
         if not all(valid_header(name, value) for name, value in environ[RAW_HEADERS]):
@@ -192,6 +194,18 @@ def _warn_plugin_died(label: str, reason: object, streaming: bool) -> None:
             "first_chunk_seconds")
     log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s.",
                 label, reason, then)
+
+
+def _redirect(start_response, method: str, location: str, query: str) -> list[bytes]:
+    """gin's redirectTrailingSlash (301 for GET, else 307) written by net/http's Redirect."""
+    location += f"?{query}" if query else ""
+    status = 301 if method == "GET" else 307
+    headers = [("Location", location)]
+    if method in ("GET", "HEAD"):
+        headers.append(("Content-Type", "text/html; charset=utf-8"))
+    start_response(f"{status} {_reason(status)}", headers)
+    escaped = "".join({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}.get(c, c) for c in location)
+    return [f'<a href="{escaped}">{_reason(status)}</a>.\n\n'.encode()] if method == "GET" else []
 
 
 def _json(start_response, status: int, body: dict) -> list[bytes]:

@@ -194,3 +194,11 @@ def test_a_head_request_gets_the_headers_and_no_body(bare):
     """The SDK answers HEAD with a body; Go's server (the daemon's) never sends it."""
     head, body = exchange(bare.port, b"HEAD /e/duck-local/hello/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 7" in head and body == b""
+
+
+def test_the_hook_without_a_trailing_slash_is_redirected_as_gin_does(bare):
+    get = httpx.get(f"http://127.0.0.1:{bare.port}/e/duck-local?a=1")
+    assert get.status_code == 301 and get.headers["location"] == "/e/duck-local/?a=1"
+    assert get.text == '<a href="/e/duck-local/?a=1">Moved Permanently</a>.\n\n'
+    post = httpx.post(f"http://127.0.0.1:{bare.port}/e/duck-local")
+    assert post.status_code == 307 and post.headers["location"] == "/e/duck-local/" and post.content == b""
