@@ -57,3 +57,17 @@ def owner_of(user: str | None) -> str:
 
 def _key(app_id: str, conversation_id: str) -> str:
     return f"{app_id}\0{conversation_id}"
+
+
+DELETED = "deleted"  # the record of a conversation its owner deleted: nobody continues it (never an owner_of value)
+
+
+def owns(storage, app_id: str, conversation_id: str, user: str) -> bool:
+    """True when `user` started this conversation through Duck and has not deleted it."""
+    owner = Owners(storage)._map.get(_key(app_id, canonical_id(conversation_id)))
+    return bool(user) and owner == owner_of(user)
+
+
+def close(storage, app_id: str, conversation_id: str) -> None:
+    """After a DELETE: nobody continues the conversation through Duck (Dify's own copy cannot be deleted)."""
+    Owners(storage)._map.put(_key(app_id, canonical_id(conversation_id)), DELETED)

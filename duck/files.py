@@ -6,6 +6,8 @@ values inside `inputs`. So Duck validates file values, and maps `files` onto the
 
 from __future__ import annotations
 
+import time
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -111,5 +113,9 @@ def upload(session, request: Request, limit: int) -> dict:
         record = session.file.upload(part.filename, content, mimetype)
     except Exception as e:
         raise dify_error(e, expect=None) from None
+    # The Service API's upload answer also names who uploaded and when; the SDK's record drops both,
+    # so they are the caller's `user` form field (as the Service API takes it) and the time of upload.
+    user = request.form.get("user") or None
     return {"id": record.id, "name": record.name, "size": record.size, "extension": (record.extension or "").lstrip("."),
-            "mime_type": record.mime_type, "value": record.to_app_parameter()}
+            "mime_type": record.mime_type, "created_by": user, "created_at": int(time.time()),
+            "value": record.to_app_parameter()}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from duck import app_modes, conversations, encoders, files, streaming
+from duck import app_modes, conversation_list, conversations, encoders, files, streaming
 from duck.dify_errors import as_duck_error, dify_error, from_error_event, invocation_error
 from duck.errors import DuckError, internal_error, mode_mismatch
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
@@ -56,6 +56,9 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
         learn(first)
         # Recorded (or refreshed, keeping active conversations) once the app started; never raises.
         owners.remember(app_id, body.conversation_id or first.get("conversation_id"), owner)
+        if body.user and not body.conversation_id and first.get("conversation_id"):
+            conversation_list.record(session.storage, app_id, body.user, first["conversation_id"], body.query,
+                                     first.get("created_at"))
 
     return _run(call, body.response_mode, expect, on_first, body.conversation_id, learn.mode)
 

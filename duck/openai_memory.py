@@ -21,8 +21,8 @@ from duck.store import BoundedMap
 
 logger = logging.getLogger("duck")
 
-# About 2,000 histories (each entry about 100 bytes of storage): Duck's storage quota is shared.
-_BUCKETS, _PER_BUCKET, _TTL_SECONDS = 32, 64, 30 * 24 * 3600
+# About 1,000 histories (each entry about 100 bytes of storage): Duck's storage quota is shared.
+_BUCKETS, _PER_BUCKET, _TTL_SECONDS = 16, 64, 30 * 24 * 3600
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from duck.store import BoundedMap
 
 logger = logging.getLogger("duck")
 
-# About 2,000 response ids (each entry about 120 bytes of storage), kept 30 days at most.
-_BUCKETS, _PER_BUCKET, _TTL_SECONDS = 32, 64, 30 * 24 * 3600
+# About 1,000 response ids (each entry about 120 bytes of storage), kept 30 days at most.
+_BUCKETS, _PER_BUCKET, _TTL_SECONDS = 16, 64, 30 * 24 * 3600
 _TEXT_PARTS = ("input_text", "output_text", "text")
 _ROLES = ("user", "assistant", "system", "developer")
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel
 from werkzeug import Request, Response
 
-from duck import openai_chat, openai_completions, openai_responses, static
+from duck import openai_chat, openai_completions, openai_responses, service_api, static
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 from duck.routes import plugin_identity
 
@@ -35,6 +35,13 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/apps/{app_id}/files/upload", "post", "Upload a file (multipart, part `file`) for a file input", None, "upload"),
     ("/duck/{app_id}", "get", "A chat answer as streamed plain text (the hello world)", None, "text"),
     ("/health", "get", "Liveness", None, "public"),
+    ("/apps/{app_id}/info", "get", "What Duck knows of the app: its mode once an answer showed it", None, "json"),
+    ("/apps/{app_id}/conversations", "get", "The conversations Duck started for `user` (query), newest first",
+     None, "conversations"),
+    ("/apps/{app_id}/conversations/{conversation_id}", "delete", "Forget a conversation `user` started",
+     service_api.ConversationDelete, "delete"),
+    *[("/apps/{app_id}" + re.sub(r"<(\w+)>", r"{\1}", path), method.lower(), f"Not served: {reason}", None,
+       "not-supported") for (path, method), reason in service_api.NOT_SUPPORTED.items()],
     ("/v1/chat/completions", "post", "OpenAI-compatible chat completion", openai_chat.ChatCompletionRequest, "openai"),
     ("/v1/models", "get", "The apps served as OpenAI models", None, "openai-json"),
     ("/v1/models/{model_id}", "get", "One app served as an OpenAI model", None, "openai-model"),
@@ -145,6 +152,10 @@ def _parameters(path: str, family: str) -> list[dict]:
                   for name in re.findall(r"\{(\w+)\}", path)]
     if family == "text":
         parameters.append({"name": "query", "in": "query", "required": True, "schema": {"type": "string"}})
+    if family == "conversations":
+        parameters += [{"name": "user", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                       {"name": "last_id", "in": "query", "schema": {"type": "string"}}]
     return parameters
 
 
@@ -157,7 +168,7 @@ _DESCRIPTIONS = {400: "Invalid request, or the app's mode does not match the rou
                  403: "Origin not allowed", 404: "App, conversation or route not found", 405: "Wrong method",
                  409: "The same delivery is still running",
                  413: "Body over the limit", 415: "Body is not JSON", 429: "Rate limited by Dify",
-                 500: "Internal error", 501: "Completion apps cannot be run through a plugin (use a workflow or chat app)",
+                 500: "Internal error", 501: "Not served through a plugin: a Completion app, or a Service API route (the message says why)",
                  502: "The app produced nothing", 503: "Endpoint not configured",
                  504: "The app did not answer in time"}
 _RUN_ERRORS = [400, 401, 404, 413, 415, 429, 500, 501, 502, 503, 504]
@@ -186,6 +197,13 @@ def _responses(family: str) -> dict:
     if family == "public":
         return {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}},
                 **_errors("Error", [413])}
+    if family == "conversations":
+        return {"200": {"description": "`{limit, has_more, data: [{id, name, created_at, ...}]}`", "content": {
+            "application/json": {"schema": ANY_OBJECT}}}, **_errors("Error", [400, 401, 404, 413, 503])}
+    if family == "delete":
+        return {"204": {"description": "Forgotten"}, **_errors("Error", [400, 401, 404, 413, 415, 503])}
+    if family == "not-supported":
+        return _errors("Error", [401, 404, 413, 501, 503])
     if family == "page":
         return {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
                 **_errors("Error", [413, 503])}

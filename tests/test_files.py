@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -108,10 +109,12 @@ def test_upload_with_curl(runtime, tmp_path):
     path = tmp_path / "photo.png"
     path.write_bytes(b"\x89PNG fake")
     result = subprocess.run(["curl", "-s", "-X", "POST", runtime.base_url + "/apps/demo-chat/files/upload", "-H",
-                             f"Authorization: Bearer {runtime.api_key}", "-F", f"file=@{path};type=image/png"],
-                            capture_output=True, text=True, timeout=30)
+                             f"Authorization: Bearer {runtime.api_key}", "-F", f"file=@{path};type=image/png",
+                             "-F", "user=ana"], capture_output=True, text=True, timeout=30)
     record = json.loads(result.stdout)
     assert record["value"]["type"] == "image" and record["size"] == 9
+    # The Service API's upload answer names who uploaded and when.
+    assert record["created_by"] == "ana" and abs(record["created_at"] - time.time()) < 600
 
 
 def test_upload_refusals(runtime):
