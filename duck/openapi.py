@@ -142,7 +142,9 @@ def _operation_id(method: str, path: str) -> str:
     return method + "_" + "_".join(words)
 
 
-_PATH_PARAMETERS = {"app_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}  # Dify's ids are UUIDs
+_PATH_PARAMETERS = {"app_id": _ID, "model_id": _ID, "conversation_id": _ID, "message_id": _ID, "task_id": _ID,
+                    "workflow_run_id": _ID,
                     "asset": {"type": "string", "enum": sorted(static.ASSETS)}}
 
 
