@@ -115,10 +115,7 @@ def _message_turn(index: int, item: dict) -> Turn:
             continue
         else:
             raise openai.unsupported(f"input[{index}].content[{part_index}]", f"Content of type {kind!r}")
-    text = "".join(texts)
-    if "\x00" in text:
-        raise openai.ParamError(f"input[{index}].content", "Text must not contain NUL characters.")
-    return Turn(role, text)
+    return Turn(role, "".join(texts))
 
 
 def responses_map(storage) -> BoundedMap:
