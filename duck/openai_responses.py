@@ -68,7 +68,10 @@ def refuse_unsupported(body: ResponsesRequest) -> None:
         raise openai.unsupported("tools", "Client-side tools")
     if body.tool_choice not in (None, "none", "auto"):
         raise openai.unsupported("tool_choice", "Forcing a tool")
-    text_format = ((body.text or {}).get("format") or {}).get("type")
+    text_format = (body.text or {}).get("format") or {}
+    if not isinstance(text_format, dict):
+        raise openai.ParamError("text.format", "text.format must be an object such as {\"type\": \"text\"}.")
+    text_format = text_format.get("type")
     if text_format not in (None, "text"):
         raise openai.unsupported("text.format", f"text.format {text_format!r}")
     if body.background:

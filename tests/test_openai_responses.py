@@ -98,6 +98,13 @@ def test_errors_before_the_app_runs_are_openai_shaped(call):
     assert call("POST", "/v1/responses", body=b"{", headers={"Content-Type": "application/json"}).status == 400
 
 
+@pytest.mark.parametrize("text", [{"format": "json"}, {"format": ["text"]}, {"format": 3}, {"format": {"type": ["x"]}}])
+def test_a_text_format_that_is_not_an_object_is_a_400_naming_it(call, text):
+    reply = call("POST", "/v1/responses", {"model": "demo-chat", "input": "x", "text": text})
+    error = json.loads(reply.body)["error"]
+    assert reply.status == 400 and error["param"] == "text.format", error
+
+
 @pytest.fixture(scope="module")
 def client(runtime):
     return openai_sdk.OpenAI(base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=0, timeout=30)
