@@ -8,6 +8,7 @@ running gets 409. Storage is bounded and best effort: when it cannot be written,
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 
@@ -51,7 +52,10 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settin
     """Run the app for this delivery unless it already ran (or is running)."""
     memory = BoundedMap(session.storage, "webhook-deliveries", buckets=512, per_bucket=8,
                         ttl_seconds=REMEMBER_SECONDS)
-    key = f"{app_id}\0{delivery.provider}\0{delivery.delivery_id}"
+    # Scoped by the key's hash: every endpoint of the plugin in a workspace shares this storage, and a
+    # delivery id (an unsigned header for GitHub and Shopify) must not replay another endpoint's answer.
+    endpoint = hashlib.sha256(settings.api_key.encode()).hexdigest()
+    key = f"{endpoint}\0{app_id}\0{delivery.provider}\0{delivery.delivery_id}"
     if delivery.delivery_id:
         earlier = memory.claim(key, {"state": "running", "at": int(time.time())})
         if earlier is not None and not _abandoned(earlier):

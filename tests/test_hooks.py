@@ -155,6 +155,33 @@ def test_a_repeated_delivery_replays_the_first_answer_without_running(hook, plug
     assert "Idempotent-Replayed" not in other.headers
 
 
+def test_a_repeated_webhook_id_header_cannot_dodge_the_replay_check(hook):
+    """Standard Webhooks signs `webhook-id`: a second spelling of it must not make a replay look new (the SDK
+    keeps the last of repeated headers, so the signature check and the delivery id read the same one)."""
+    body, _ = senders.sample("standard")
+    headers = senders.signed_headers("standard", body, SECRET)
+    assert hook("standard", body=body, headers=headers, signed=False).status == 200
+    again = hook("standard", body=body, headers={"Webhook-Id": "msg_fresh", **headers}, signed=False)
+    assert again.status == 401 or again.headers.get("Idempotent-Replayed") == "true", again.body
+    fresh_last = hook("standard", body=body, headers={**headers, "Webhook-Id": "msg_fresh"}, signed=False)
+    assert fresh_last.status == 401, fresh_last.body
+
+
+def test_another_endpoints_delivery_id_replays_nothing_of_its_answer(hook):
+    """Every endpoint of the plugin in a workspace shares its storage: a delivery id seen by one endpoint
+    must not hand its answer to a caller of another endpoint (another key) that repeats the id."""
+    body, _ = senders.sample("github")
+    headers = senders.signed_headers("github", body, SECRET)
+    assert hook("github", body=body, headers=headers, signed=False).status == 200
+    other = settings_for("github", api_key="another-endpoints-key", webhook_secret="another-secret")
+    mine = json.dumps({"action": "mine"}).encode()
+    reply = hook("github", body=mine, signed=False, settings=other,
+                 headers={"Authorization": "Bearer another-endpoints-key", "X-GitHub-Event": "issues",
+                          "X-GitHub-Delivery": headers["X-GitHub-Delivery"]})
+    assert reply.status == 200 and "Idempotent-Replayed" not in reply.headers
+    assert "action=mine" in reply.json["outputs"]["text"]
+
+
 def test_a_delivery_that_failed_runs_again_on_retry(hook):
     body = urlencode({"command": "/duck", "text": "/fail before", "trigger_id": "1.2.retry-me"}).encode()
     first = hook("slack", app_id="demo-chat", body=body)
