@@ -233,8 +233,8 @@ def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, sta
         return openai.sse({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
 
     where = {"item_id": response.item_id, "output_index": 0, "content_index": 0}
+    opened = False
     try:
-        opened = False
         for app_event in events:
             text = response.answer.text_of(app_event)
             if not opened:  # ids and the conversation are known from the first event
@@ -253,6 +253,8 @@ def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, sta
         response.record(session, settings, app_id)
         yield event("response.completed", response=response.object("completed", [response.item("completed")]))
     except Exception as e:  # the status is already sent: the response fails as the Responses API says so
+        if not opened:  # a silent app failed: clients (the official SDK's helper) need `response.created` first
+            yield event("response.created", response=response.object("in_progress", []))
         error = openai.server_error_body(as_duck_error(e))["error"]
         failed = response.object("failed", [response.item("incomplete")],
                                  {"code": "server_error", "message": error["message"]})

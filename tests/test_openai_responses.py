@@ -141,3 +141,12 @@ def test_official_client_sees_a_failed_stream(client):
     with client.responses.stream(model="demo-chat", input="/fail during") as stream:
         kinds = [event.type for event in stream]
     assert kinds[-1] == "response.failed"
+
+
+def test_official_client_sees_a_stream_that_fails_before_the_apps_first_event(client):
+    """The app stays silent past the first-event wait (0.5 s here), then fails (the 3 s invocation timeout):
+    the stream has started, and the client's helper still needs `response.created` before `response.failed`."""
+    with client.responses.stream(model="demo-chat", input="/hang 8") as stream:
+        events = list(stream)
+    assert [events[0].type, events[-1].type] == ["response.created", "response.failed"]
+    assert events[-1].response.id == events[0].response.id and events[-1].response.error.code == "server_error"
