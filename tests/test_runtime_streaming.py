@@ -29,6 +29,10 @@ ROUTES = {
     "openai_stream": ("POST", "/v1/chat/completions", openai(f"/big {BIG}", True), {}),
     "openai": ("POST", "/v1/chat/completions", openai(f"/big {BIG}", False), {}),
     "duck": ("GET", f"/duck/demo-chat?query=/big+{BIG}", None, {}),
+    "completions_stream": ("POST", "/v1/completions", {"model": "demo-chat", "prompt": f"/big {BIG}", "stream": True}, {}),
+    "completions": ("POST", "/v1/completions", {"model": "demo-chat", "prompt": f"/big {BIG}"}, {}),
+    "responses_stream": ("POST", "/v1/responses", {"model": "demo-chat", "input": f"/big {BIG}", "stream": True}, {}),
+    "responses": ("POST", "/v1/responses", {"model": "demo-chat", "input": f"/big {BIG}"}, {}),
 }
 
 
