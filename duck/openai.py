@@ -107,6 +107,8 @@ def run(session, app_id: str, settings: Settings, turns: list[Turn], user: str |
         conversation_id: str | None = None, memory: bool = True) -> Run:
     """Start the app (any type) in streaming mode; its first event is known when this returns."""
     plan = openai_memory.plan(session.storage, settings, app_id, turns, user, conversation_id, memory)
+    if not plan.query:
+        raise DuckError(400, "invalid_param", "The last user message has no text (Duck sends text only).")
     # validate(), not the constructor: an empty or NUL-bearing query, or a conversation id that is not a UUID,
     # is the caller's 400, never a 500.
     request = validate(ChatRequest, {"query": plan.query, "inputs": inputs(plan.query, settings),

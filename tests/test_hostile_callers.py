@@ -204,3 +204,23 @@ def test_uploads_with_too_many_parts_or_a_large_text_field_are_4xx(call):
         reply = call("POST", "/apps/demo-chat/files/upload", body=multipart(parts), headers=headers,
                      settings={"api_key": "test-key-0123456789", "max_upload_bytes": "2000000"})
         assert 400 <= reply.status < 500 and json.loads(reply.body)["code"], reply.body[:200]
+
+
+@pytest.mark.parametrize("content", ['""', "null", "[]", '[{"type": "text", "text": null}]', '"a\\u0000b"',
+                                     '[{"type": "text", "text": "a\\u0000b"}]', '"\\ud800"', '{"a": 1}',
+                                     '[{"type": "image_url", "image_url": {"url": "https://x.example/y.png"}}]'])
+@pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/responses"])
+def test_openai_messages_without_usable_text_are_400(call, content, route):
+    message = f'{{"role": "user", "content": {content}}}'
+    body = (f'{{"model": "demo-chat", "messages": [{message}]}}' if route.endswith("completions")
+            else f'{{"model": "demo-chat", "input": [{message}]}}')
+    reply = call("POST", route, body=body.encode(), headers={"Content-Type": "application/json"})
+    assert reply.status == 400 and json.loads(reply.body)["error"]["code"], reply.body
+
+
+@pytest.mark.parametrize("metadata", ['{"conversation_id": "abc"}', '{"a": 1}', "[]", '"x"', '{"conversation_id": null}',
+                                      '{"conversation_id": "\\ud800"}'])
+def test_bad_openai_metadata_is_400(call, metadata):
+    body = f'{{"model": "demo-chat", "messages": [{{"role": "user", "content": "hi"}}], "metadata": {metadata}}}'
+    reply = call("POST", "/v1/chat/completions", body=body.encode(), headers={"Content-Type": "application/json"})
+    assert reply.status == 400, reply.body
