@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--token-delay-ms", type=float, help="pause before each demo token")
     serve.add_argument("--completion-works", action="store_true",
                        help="let the demo completion app run (real Dify fails it for plugins: a 500)")
+    serve.add_argument("--runtime", choices=["local", "remote", "serverless"], default="local",
+                       help="how the daemon runs the plugin: local (stdio, self-hosted Dify, the default), "
+                            "serverless (HTTP, as Dify Cloud runs marketplace plugins), remote (debugging over TCP)")
+    serve.add_argument("--wait-for-plugin", action="store_true",
+                       help="with --runtime remote: print the .env lines and wait for a plugin you start yourself")
 
     check = commands.add_parser("check", help="report every reason Dify would refuse this plugin")
     check.add_argument("dir", nargs="?", default=".")
@@ -113,6 +118,8 @@ def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
     if args.token_delay_ms is not None:
         config.token_delay_ms = args.token_delay_ms
     config.completion_works = config.completion_works or args.completion_works
+    if args.wait_for_plugin and args.runtime != "remote":
+        return _fail("--wait-for-plugin needs --runtime remote", 2)
     stop = gevent.event.Event()  # Ctrl-C or SIGTERM, even during start-up: a clean stop, no orphan plugin
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
@@ -125,13 +132,14 @@ def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
         if stop.is_set():
             return 0
     try:
-        plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo, python=python)
+        plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo, python=python,
+                                             runtime=args.runtime, wait_for_plugin=args.wait_for_plugin)
     except (PluginDied, OSError) as e:
         if unpack_into is not None and "ModuleNotFoundError" in str(e):
             e = f"{e}\nThe package does not install that module: add it to the plugin's own " \
                 f"{plugin_env.dependency_file(plugin_dir)} (Dify would fail the same way)."
         return _fail(str(e))
-    _echo(runtime.banner(server, config, apps))
+    _echo(runtime.banner(server, config, apps, plugin))
     stop.wait()
     server.stop(timeout=1)
     plugin.stop()

@@ -54,3 +54,17 @@ def read_app_failed(reason: str) -> InvocationError:
 FETCH_APP_FAILED = "fetch app failed: data is nil"
 PERMISSION_DENIED_APP = "permission denied, you need to enable app access in plugin manifest"
 PERMISSION_DENIED_STORAGE = "permission denied, you need to enable storage access in plugin manifest"
+
+
+class PluginDied(Exception):
+    """The plugin cannot take the request (not running): the relay answers as a failed write does."""
+
+
+class DaemonRefused(Exception):
+    """The daemon answers this request itself, without calling the plugin: `status` and its JSON `body`."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+

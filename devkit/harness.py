@@ -24,19 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
 
 class Runtime:
     def __init__(self, *settings: str, plugin_dir: Path = ROOT, env: dict | None = None, delay_ms: float = 0,
-                 config: Path | None = None):
-        args = [sys.executable, "-m", "devkit", "serve", str(plugin_dir), "--port", "0",
+                 config: Path | None = None, runtime: str = "local", wait_for_plugin: bool = False):
+        self.runtime = runtime
+        args = [sys.executable, "-m", "devkit", "serve", str(plugin_dir), "--port", "0", "--runtime", runtime,
                 "--token-delay-ms", str(delay_ms)] + (["--config", str(config)] if config else [])
+        args += ["--wait-for-plugin"] if wait_for_plugin else []
         for setting in settings:
             args += ["--setting", setting]
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})}, text=True)
         self.lines: list[str] = []
         self.base_url = self.api_key = ""
+        self.plugin_env: dict[str, str] = {}  # remote: the .env lines the banner prints
         deadline = time.monotonic() + 60
         for line in self.proc.stdout:
             self.lines.append(line)
-            if line.startswith("Base URL: "):
+            if line.startswith("  ") and "=" in line:
+                name, value = line.strip().split("=", 1)
+                self.plugin_env[name] = value
+            elif line.startswith("Base URL: "):
                 self.base_url = line.split(": ", 1)[1].strip()
             elif line.startswith("API key: "):
                 self.api_key = line.split(": ", 1)[1].split()[0]

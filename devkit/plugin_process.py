@@ -1,72 +1,115 @@
-"""The plugin as a child process, driven over stdio exactly as the daemon drives it."""
+"""The plugin as the daemon runs it: a child process, its sessions, and the answers to its reverse calls.
+
+How messages travel is a transport's job, one module each: `transport_local` (stdio, self-hosted Dify),
+`transport_serverless` (HTTP, as Dify Cloud runs marketplace plugins) and `transport_remote` (the
+remote-debugging TCP server). Routing session messages and answering reverse invocations is the same
+for all three and lives here.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 import gevent
 import orjson
 import yaml
-from gevent.lock import Semaphore
 from gevent.queue import Queue
 
 from devkit import protocol
-from devkit.errors import InvocationError
+from devkit.errors import DaemonRefused, InvocationError, PluginDied
 from devkit.host import Host
+from devkit.transport_local import LocalTransport
+
+__all__ = ["DaemonRefused", "PluginDied", "PluginProcess", "Transport"]
 
 log = logging.getLogger("devkit")
 
-# Messages a Session receives: ("stream", data) | ("end", None) | ("error", data) | ("died", reason)
+# Messages a session's queue receives: ("stream", data) | ("end", data) | ("error", data) | ("died", reason)
+Reply = Callable[[bytes], None]  # writes one backwards_response line (protocol.backwards_reply) to the plugin
 
 
-class PluginDied(Exception):
-    pass
+class Transport(Protocol):
+    install_method: str
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make the SDK use this transport."""
+
+    def attach(self, plugin: PluginProcess, proc: subprocess.Popen | None) -> None:
+        """Start serving a freshly spawned plugin (None: a plugin started by someone else)."""
+
+    def ready(self) -> bool:
+        """Whether the daemon would route requests to the plugin now."""
+
+    def send(self, session_id: str, line: bytes) -> None:
+        """Deliver one request line (protocol.endpoint_request); raise PluginDied or DaemonRefused."""
+
+    def on_exit(self, plugin: PluginProcess, code: int) -> None:
+        """The child exited on its own."""
+
+    def close(self) -> None:
+        """Stop listening; the runtime is shutting down."""
 
 
 class PluginProcess:
-    """Starts the plugin, routes its stdout to sessions, answers reverse invocations, restarts it."""
+    """Starts the plugin, routes its messages to sessions, answers reverse invocations, restarts it."""
 
     def __init__(self, plugin_dir: Path, host: Host, env: dict[str, str] | None = None,
-                 echo: Callable[[str], None] = print, python: str | None = None):
+                 echo: Callable[[str], None] = print, python: str | None = None, transport: Transport | None = None,
+                 run_plugin: bool = True):
         self.plugin_dir = plugin_dir
         self.python = python or sys.executable  # a served package runs in its own environment (plugin_env.py)
         self.host = host
         self.env = env or {}
         self.echo = echo
+        self.transport = transport or LocalTransport()
+        self.run_plugin = run_plugin  # False: remote debugging with a plugin the developer starts
         self.sessions: dict[str, Queue] = {}
         self.proc: subprocess.Popen | None = None
         self.manifest: dict = {}
         self.restarts = 0
-        self._write_lock = Semaphore()
-        self._ready = gevent.event.Event()
         self._stopping = False
-        self._greenlets: list[gevent.Greenlet] = []
+        self._ready_proc: subprocess.Popen | None = None  # only a plugin that came up is restarted when it dies
         self._last_stderr = ""
+        self._stderr_reader: gevent.Greenlet | None = None
 
     # lifecycle -------------------------------------------------------------------------------
 
     def start(self, timeout: float = 60) -> None:
-        """Spawn the plugin and wait for its first heartbeat, as the daemon does before routing."""
-        env = {**os.environ, **self.env, "INSTALL_METHOD": "local", "PYTHONUNBUFFERED": "1"}
+        """Spawn the plugin and wait until the transport says the daemon would route to it."""
+        manifest_file = self.plugin_dir / "manifest.yaml"
+        if manifest_file.exists():
+            self.set_manifest(yaml.safe_load(manifest_file.read_text()) or {})
+        if not self.run_plugin:
+            self.transport.attach(self, None)
+            return
+        env = {**os.environ, **self.env, **self.transport.env(), "PYTHONUNBUFFERED": "1"}
         if self.python != sys.executable:  # its own environment: nothing of the dev kit's may leak in
             for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
                 env.pop(name, None)
-        self._ready.clear()
-        self.proc = subprocess.Popen([self.python, "-m", self._entrypoint()], cwd=self.plugin_dir, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        proc = self.proc
-        self._greenlets = [gevent.spawn(self._read_stdout, proc), gevent.spawn(self._read_stderr, proc),
-                           gevent.spawn(self._watch, proc)]
-        if not self._ready.wait(timeout) or proc.poll() is not None:
-            self.stop()
-            gevent.joinall(self._greenlets[:2], timeout=2)  # echo all of its stderr before saying why
-            raise PluginDied(f"the plugin did not start (exit code {proc.poll()}): "
-                             f"{self._last_stderr or 'see its stderr above'}")
+        self.proc = proc = subprocess.Popen(
+            [self.python, "-m", self._entrypoint()], cwd=self.plugin_dir, env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        self.transport.attach(self, proc)
+        self._stderr_reader = gevent.spawn(self._read_stderr, proc.stderr)
+        gevent.spawn(self._watch, proc)
+        deadline = time.monotonic() + timeout
+        while not self.transport.ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                self._stderr_reader.join(timeout=2)  # echo all of its stderr before saying why
+                raise PluginDied(f"the plugin did not start (exit code {proc.poll()}): "
+                                 f"{self._last_stderr or 'see its output above'}")
+            gevent.sleep(0.05)
+        self._ready_proc = proc
 
     def stop(self) -> None:
         self._stopping = True
@@ -74,14 +117,32 @@ class PluginProcess:
         if proc and proc.poll() is None:
             proc.kill()
             proc.wait()
-        self._fail_sessions("the local runtime is shutting down")
+        self.transport.close()
+        self.fail_sessions("died", "the dev kit is shutting down")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def set_manifest(self, manifest: dict) -> None:
+        """The declaration the daemon knows; its permissions gate reverse invocations."""
+        self.manifest = manifest
+        self.host = Host.for_manifest(self.host.apps, self.host.storage, manifest, self.host.files,
+                                      self.host.app_stream_seconds)
+
     def _entrypoint(self) -> str:
-        self.manifest = yaml.safe_load((self.plugin_dir / "manifest.yaml").read_text()) or {}
         return str(((self.manifest.get("meta") or {}).get("runner") or {}).get("entrypoint") or "main")
+
+    def _watch(self, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        if self._stopping or proc is not self.proc or proc is not self._ready_proc:
+            return
+        log.warning("!!! the plugin exited with code %s; restarting it", code)
+        self.transport.on_exit(self, code)
+        self.restarts += 1
+        try:
+            self.start()
+        except PluginDied:
+            log.error("the plugin could not be restarted")
 
     # sessions --------------------------------------------------------------------------------
 
@@ -90,8 +151,11 @@ class PluginProcess:
         queue: Queue = Queue()
         self.sessions[session_id] = queue
         try:
-            self.write(protocol.endpoint_request(session_id, endpoint_id, raw_http, settings))
-        except (OSError, PluginDied) as e:
+            self.transport.send(session_id, protocol.endpoint_request(session_id, endpoint_id, raw_http, settings))
+        except (PluginDied, DaemonRefused):
+            self.sessions.pop(session_id, None)
+            raise
+        except OSError as e:
             self.sessions.pop(session_id, None)
             raise PluginDied(str(e)) from e
         return session_id, queue
@@ -100,114 +164,82 @@ class PluginProcess:
         """Stop delivering to a session (its caller left); the plugin still runs it to the end."""
         self.sessions.pop(session_id, None)
 
-    def write(self, line: bytes) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None or proc.stdin is None:
-            raise PluginDied("the plugin is not running")
-        with self._write_lock:
-            proc.stdin.write(line)
-            proc.stdin.flush()
-
-    # reading the plugin ------------------------------------------------------------------------
-
-    def _read_stdout(self, proc: subprocess.Popen) -> None:
-        pending = bytearray()  # appends are amortised O(1), even for multi-megabyte lines
-        while True:
-            data = proc.stdout.read1(65536) if proc.stdout else b""
-            if not data:
-                return
-            pending += data
-            if b"\n" in data:
-                *lines, rest = pending.split(b"\n")
-                pending = bytearray(rest)
-            else:
-                lines = []
-            # instance.go's bufio.Scanner holds at most MAX_LINE_BYTES, newline included: a line of that
-            # many bytes already fails (ErrTooLong), whatever it carries.
-            longest = max([len(pending), *(len(line) for line in lines)])
-            if longest >= protocol.MAX_LINE_BYTES:
-                log.warning("!!! the plugin wrote a stdout line of %d bytes or more: the Dify daemon kills a plugin "
-                            "that does this, whatever the line carries. Send large bodies as several chunks of at most "
-                            "~2.5 MiB (hex doubles them) and keep app inputs well under 5 MiB. "
-                            "Killing the plugin as the daemon would.", protocol.MAX_LINE_BYTES)
-                proc.kill()
-                return
-            for line in lines:
-                if line.strip():
-                    self._on_line(line)
-
-    def _on_line(self, line: bytes) -> None:
-        try:
-            message = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            log.warning("!!! the plugin wrote a non-protocol line to stdout (a print()?): %r", line[:200])
-            return
-        if not isinstance(message, dict):
-            return
-        event = message.get("event")
-        if event == "heartbeat":
-            self._ready.set()
-        elif event == "log":
-            data = message.get("data") or {}
-            self.echo(f"[plugin] {data.get('level', 'INFO')} {data.get('message', '')}")
-        elif event == "session":
-            self._on_session_message(str(message.get("session_id")), message.get("data") or {})
-        elif event == "error":
-            log.warning("!!! the plugin reported a protocol error: %s", (message.get("data") or {}).get("error"))
-        elif "event" not in message and not self.manifest:
-            self.manifest = message  # the first line: the bare manifest declaration
-
-    def _on_session_message(self, session_id: str, data: dict) -> None:
-        kind, payload = data.get("type"), data.get("data")
-        if kind == "invoke":
-            gevent.spawn(self._answer_invocation, session_id, payload or {})
-            return
+    def deliver(self, session_id: str, kind: str, payload: object) -> None:
         queue = self.sessions.get(session_id)
         if kind == "end":
             self.sessions.pop(session_id, None)
         if queue is not None:
             queue.put((kind, payload))
 
-    def _answer_invocation(self, session_id: str, payload: dict) -> None:
+    def fail_sessions(self, kind: str, payload: object, session_ids: Iterable[str] | None = None) -> None:
+        """End open sessions (all of them, or those given) with one message."""
+        for session_id in list(self.sessions if session_ids is None else session_ids):
+            queue = self.sessions.pop(session_id, None)
+            if queue is not None:
+                queue.put((kind, payload))
+
+    # messages from the plugin ----------------------------------------------------------------
+
+    def on_message(self, message: dict, reply: Reply) -> None:
+        """One protocol message from a full-duplex transport (stdio or TCP); `reply` writes back to it."""
+        event = message.get("event")
+        data = message.get("data") or {}
+        if event == "log":
+            self.echo(f"[plugin] {data.get('level', 'INFO')} {data.get('message', '')}")
+        elif event == "session" and isinstance(data, dict):
+            session_id = str(message.get("session_id"))
+            if data.get("type") == "invoke":
+                gevent.spawn(self.answer_invocation, session_id, data.get("data") or {}, reply)
+            else:
+                self.deliver(session_id, str(data.get("type")), data.get("data"))
+        elif event == "error":
+            log.warning("!!! the plugin reported a protocol error: %s", data.get("error"))
+
+    def answer_invocation(self, session_id: str, payload: dict, reply: Reply) -> None:
+        """Answer one reverse invocation as the daemon does: responses, or an error, then always `end`
+        (internal/core/io_tunnel/backwards_invocation/task.go)."""
         request_id = str(payload.get("backwards_request_id"))
         try:
             for item in self.host.handle(str(payload.get("type")), payload.get("request") or {}):
-                self.write(protocol.backwards_reply(session_id, request_id, "response", "stream", item))
+                reply(protocol.backwards_reply(session_id, request_id, "response", "stream", item))
         except InvocationError as e:
-            self._reply_quietly(protocol.backwards_reply(session_id, request_id, "error", str(e)))
+            _quietly(reply, protocol.backwards_reply(session_id, request_id, "error", str(e)))
+        except (OSError, PluginDied):
+            return  # the plugin is gone; nobody is left to answer
         except Exception as e:  # a bug in a backend must not hang the plugin's call
             log.exception("backend failed")
-            self._reply_quietly(protocol.backwards_reply(session_id, request_id, "error", f"internal error: {e}"))
-        self._reply_quietly(protocol.backwards_reply(session_id, request_id, "end"))
+            _quietly(reply, protocol.backwards_reply(session_id, request_id, "error", f"internal error: {e}"))
+        _quietly(reply, protocol.backwards_reply(session_id, request_id, "end"))
 
-    def _reply_quietly(self, line: bytes) -> None:
-        try:
-            self.write(line)
-        except (OSError, PluginDied):
-            pass
+    def echo_output(self, stream) -> None:
+        """Show what the plugin prints (its SDK log lines formatted) when stdout is not the protocol."""
+        for line in iter(stream.readline, b""):
+            try:
+                message = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                message = None
+            if isinstance(message, dict) and message.get("event") == "log":
+                data = message.get("data") or {}
+                self.echo(f"[plugin] {data.get('level', 'INFO')} {data.get('message', '')}")
+            else:
+                self.echo("[plugin] " + line.decode(errors="replace").rstrip())
 
-    def _read_stderr(self, proc: subprocess.Popen) -> None:
-        for line in iter(proc.stderr.readline, b""):
+    def _read_stderr(self, stream) -> None:
+        for line in iter(stream.readline, b""):
             text = line.decode(errors="replace").rstrip()
             self._last_stderr = text or self._last_stderr
             self.echo("[plugin] " + text)
 
-    def _watch(self, proc: subprocess.Popen) -> None:
-        code = proc.wait()
-        if not self._ready.is_set():  # it died before its first heartbeat: wake start(), which reports it
-            self._ready.set()
-            return
-        if self._stopping or proc is not self.proc:
-            return
-        log.warning("!!! the plugin exited with code %s; failing its open requests and restarting it", code)
-        self._fail_sessions(f"the plugin process exited with code {code}")
-        self.restarts += 1
-        try:
-            self.start()
-        except PluginDied:
-            log.error("the plugin could not be restarted")
 
-    def _fail_sessions(self, reason: str) -> None:
-        sessions, self.sessions = self.sessions, {}
-        for queue in sessions.values():
-            queue.put(("died", reason))
+def _quietly(reply: Reply, line: bytes) -> None:
+    try:
+        reply(line)
+    except (OSError, PluginDied):
+        pass
+
+
+def _die_with_parent() -> None:
+    """Only the stdio SDK watches its parent; in the other modes a killed dev kit would leave the plugin
+    running, so ask Linux to end it with us (prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""Wires the pieces of the local runtime together: config, host, plugin process, HTTP relay."""
+"""Wires the pieces of a runtime together: config, host, plugin process and its transport, HTTP relay."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ from devkit.host import Host
 from devkit.plugin_process import PluginProcess
 from devkit.server import Relay, serve
 from devkit.storage import Storage
+from devkit.transport_local import LocalTransport
+from devkit.transport_remote import RemoteTransport
+from devkit.transport_serverless import ServerlessTransport
+
+RUNTIMES = ("local", "remote", "serverless")
 
 
 def build_apps(config: Config, files: FileStore):
@@ -22,9 +27,9 @@ def build_apps(config: Config, files: FileStore):
 
 
 def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print,
-          python: str | None = None):
-    """Start the plugin (with `python`, default this interpreter) and the HTTP server; returns
-    (plugin, server, apps)."""
+          python: str | None = None, runtime: str = "local", wait_for_plugin: bool = False):
+    """Start the HTTP server and the plugin (with `python`, default this interpreter) in one of the daemon's
+    runtimes; returns (plugin, server, apps)."""
     files = FileStore()
     apps = build_apps(config, files)
     # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
@@ -33,20 +38,35 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
         config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
     if "openai_input_variable" in config.declared:
         config.settings.setdefault("openai_input_variable", "text")
-    plugin = PluginProcess(plugin_dir, Host(apps, Storage(config.storage_path)), env=env, echo=echo, python=python)
-    plugin.start()
-    plugin.host = Host.for_manifest(apps, plugin.host.storage, plugin.manifest, files, config.app_stream_seconds)
+    transport = {"local": LocalTransport, "remote": RemoteTransport, "serverless": ServerlessTransport}[runtime]()
+    host = Host(apps, Storage(config.storage_path), files=files, app_stream_seconds=config.app_stream_seconds)
+    plugin = PluginProcess(plugin_dir, host, env=env, echo=echo, python=python, transport=transport,
+                           run_plugin=not wait_for_plugin)
     relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,
                   first_chunk_timeout=config.first_chunk_seconds, total_timeout=config.total_seconds)
-    server = serve(relay, port, send_buffer=config.send_buffer_bytes, idle_timeout=config.idle_seconds)
+    app = transport.route_transactions(relay) if isinstance(transport, ServerlessTransport) else relay
+    # First: a serverless plugin is told this address to call back.
+    server = serve(app, port, send_buffer=config.send_buffer_bytes, idle_timeout=config.idle_seconds)
     files.base_url = f"http://127.0.0.1:{server.server_port}"
+    if isinstance(transport, ServerlessTransport):
+        transport.daemon_url = files.base_url
+    try:
+        plugin.start()
+    except BaseException:
+        server.stop(timeout=1)
+        raise
     return plugin, server, apps
 
 
-def banner(server, config: Config, apps) -> str:
+def banner(server, config: Config, apps, plugin: PluginProcess | None = None) -> str:
     base = f"http://127.0.0.1:{server.server_port}/e/{config.hook_id}"
     first_app = apps.app_ids()[0] if apps.app_ids() else "<app_id>"
-    lines = [
+    lines = []
+    if plugin is not None:
+        lines += [f"Runtime: {plugin.transport.install_method}"]
+        if isinstance(plugin.transport, RemoteTransport):
+            lines += ["Plugin .env for remote debugging:"] + [f"  {k}={v}" for k, v in plugin.transport.env().items()]
+    lines += [
         f"Base URL: {base}",
         f"API key: {config.settings.get('api_key') or 'none (the plugin declares no api_key setting)'}"
         + ("  (generated; set one in devkit.toml)" if config.key_generated else ""),
@@ -60,3 +80,4 @@ def banner(server, config: Config, apps) -> str:
 
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the serverless transport's own requests

@@ -17,6 +17,7 @@ from gevent.queue import Empty
 
 from devkit import envelopes, webhooks
 from devkit.body_queue import BodyQueue
+from devkit.errors import DaemonRefused
 from devkit.files import UPLOAD_PREFIX, FileStore
 from devkit.plugin_process import PluginDied, PluginProcess
 from devkit.request_copy import MAX_BODY_BYTES, Incoming, copy_request, valid_header
@@ -69,6 +70,9 @@ class Relay:
             # GenericInvokePlugin (io_tunnel/generic.go) retries the write, then gives up.
             self._log(label, 500, started, started, 0, 0)
             return _json(start_response, 500, envelopes.internal_server_error(f"{e}\nfailed to write request"))
+        except DaemonRefused as e:  # the daemon answers this one itself, e.g. a serverless request over 5 MiB
+            self._log(label, e.status, started, started, 0, 0)
+            return _json(start_response, e.status, e.body)
         return self._respond(session_id, queue, start_response, label, started, webhooks.sender_of(environ))
 
     def _raw_request(self, environ, path: str) -> bytes:

@@ -16,6 +16,8 @@ import json
 import logging
 import re
 
+import httpx
+
 from duck.errors import (
     MODE_ROUTES,
     DuckError,
@@ -60,7 +62,8 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
         return conversation_not_found()
     if match and 400 <= status < 500:
         return DuckError(status, code, message or "Dify refused the request without saying why.")
-    if _TIMEOUT in text:
+    # Stdio and TCP: the SDK's own count of silent seconds. Serverless: its HTTP read timeout (the same setting).
+    if _TIMEOUT in text or isinstance(error, httpx.TimeoutException):
         return DuckError(504, "gateway_timeout", "The app did not answer in time.", app_may_have_run=True)
     if text.startswith(_STREAM_CUT) and _APP_FAILED not in text:
         logger.warning("app stream cut: %s", text)

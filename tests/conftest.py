@@ -46,11 +46,14 @@ def call(plugin):
     return _call
 
 
-@pytest.fixture(scope="module")
-def runtime():
-    """Duck served by the local runtime (plugin subprocess, stdio protocol) on a free loopback port."""
+@pytest.fixture(scope="session", params=["local", "remote", "serverless"])
+def runtime(request):
+    """Duck served by the dev kit on a free loopback port, in each of the daemon's three runtimes:
+    stdio subprocess (self-hosted Dify), remote debugging over TCP, serverless over HTTP (Dify Cloud).
+    One plugin per runtime for the whole run; a test that only needs one runtime says so with
+    `@pytest.mark.parametrize("runtime", ["local"], indirect=True)`."""
     from devkit.harness import Runtime
 
-    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"})
+    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"}, runtime=request.param)
     yield running
     running.stop()
