@@ -46,11 +46,11 @@ def call(plugin):
     return _call
 
 
-@pytest.fixture(scope="session", params=["local", "remote", "serverless"])
+@pytest.fixture(scope="module", params=["local", "remote", "serverless"])
 def runtime(request):
     """Duck served by the dev kit on a free loopback port, in each of the daemon's three runtimes:
     stdio subprocess (self-hosted Dify), remote debugging over TCP, serverless over HTTP (Dify Cloud).
-    One plugin per runtime for the whole run; a test that only needs one runtime says so with
+    A fresh plugin per module and runtime; a test that only needs one runtime says so with
     `@pytest.mark.parametrize("runtime", ["local"], indirect=True)`."""
     from devkit.harness import Runtime
 
