@@ -10,6 +10,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -247,7 +248,12 @@ def slow_client(sizes: dict) -> dict:
         def lost(answer) -> int:
             return events - sum(1 for e in answer.events() if e.get("event") == "message")
 
-        return {"events": events, "pause_s": pause, "lost": lost(coalesced), "lost_per_event_chunks": lost(one_chunk_each)}
+        # The runtime logs each request's chunks and time: Duck's pace, measured.
+        duck.wait_for_output("chat-messages 200 ttfb=")
+        line = next(line for line in duck.lines if "chat-messages 200 ttfb=" in line)
+        total_ms, chunks = (float(re.search(pattern, line).group(1)) for pattern in (r"total=([\d.]+)ms", r"chunks=(\d+)"))
+        return {"events": events, "pause_s": pause, "lost": lost(coalesced), "lost_per_event_chunks": lost(one_chunk_each),
+                "duck_chunks": int(chunks), "duck_chunks_per_s": chunks / (total_ms / 1000)}
     finally:
         duck.stop()
         per_event.stop()
@@ -322,6 +328,8 @@ def table(res: dict) -> str:
         f"| events lost by a client paused {d['slow_client']['pause_s']} s while the app sends 1,000 a second "
         f"({d['slow_client']['events']:,} events): Duck / one chunk per event | {res['slow_client_events_lost']:,} / "
         f"{res['slow_client_events_lost_per_event_chunks']:,} | 0 / |",
+        f"| Duck's pace in that stream: chunks sent / per second | {d['slow_client']['duck_chunks']:,} / "
+        f"{d['slow_client']['duck_chunks_per_s']:.1f} | <= 20 / s |",
         "",
         f"rounds: {res['sizes']['rounds']}; relay spread (min-max events/s): "
         + ", ".join(f"{k} {v['min']:,.0f}-{v['max']:,.0f}" for k, v in r.items())
