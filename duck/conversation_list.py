@@ -11,6 +11,8 @@ import hashlib
 import logging
 import time
 
+from duck.errors import DuckError
+from duck.ids import canonical_id
 from duck.store import BoundedMap
 
 logger = logging.getLogger("duck")
@@ -45,8 +47,10 @@ def page(storage, app_id: str, user: str, limit: int, last_id: str | None) -> di
     """The Service API's conversation list: newest first, `limit` after `last_id`."""
     entries = _entries(_lists(storage), app_id, user)
     if last_id:
-        ids = [entry[0] for entry in entries]
-        entries = entries[ids.index(last_id) + 1 :] if last_id in ids else []
+        ids, last_id = [entry[0] for entry in entries], canonical_id(last_id)  # a uuid in any spelling, as Dify
+        if last_id not in ids:  # services/conversation_service.py pagination_by_last_id, as the controller says it
+            raise DuckError(404, "not_found", "Last Conversation Not Exists.")
+        entries = entries[ids.index(last_id) + 1 :]
     data = [{"id": conversation_id, "name": name, "inputs": {}, "status": "normal", "introduction": "",
              "created_at": created, "updated_at": created} for conversation_id, name, created in entries[:limit]]
     return {"limit": limit, "has_more": len(entries) > limit, "data": data}
@@ -54,7 +58,7 @@ def page(storage, app_id: str, user: str, limit: int, last_id: str | None) -> di
 
 def forget(storage, app_id: str, user: str, conversation_id: str) -> bool:
     """Drop a conversation from its user's list; False when the list did not hold it."""
-    lists = _lists(storage)
+    lists, conversation_id = _lists(storage), canonical_id(conversation_id)
     entries = _entries(lists, app_id, user)
     kept = [entry for entry in entries if entry[0] != conversation_id]
     if len(kept) == len(entries):

@@ -104,3 +104,18 @@ def test_over_the_real_protocol(runtime):
         stop = client.post("/apps/demo-chat/chat-messages/t1/stop", json={"user": "rt"})
         assert stop.status_code == 501 and "cancel" in stop.json()["message"]
         assert client.get("/apps/demo-chat/conversations").status_code == 400
+
+
+def test_conversation_ids_in_any_uuid_spelling_page_and_delete_as_dify_does(call):
+    """Dify's ids are Postgres uuids: `last_id` and the deleted id match in any spelling; an unknown
+    `last_id` is Dify's 404 (services/conversation_service.py pagination_by_last_id)."""
+    user = "spelling-user"
+    started = [body(call("POST", "/apps/demo-chat/chat-messages", {"query": q, "user": user,
+                                                                   "response_mode": "blocking"}))["conversation_id"]
+               for q in ("one", "two")]
+    after = body(call("GET", f"/apps/demo-chat/conversations?user={user}&last_id={started[1].upper()}"))
+    assert [c["id"] for c in after["data"]] == [started[0]]
+    unknown = call("GET", f"/apps/demo-chat/conversations?user={user}&last_id=00000000-0000-4000-8000-000000000000")
+    assert unknown.status == 404 and body(unknown)["message"] == "Last Conversation Not Exists."
+    assert call("DELETE", f"/apps/demo-chat/conversations/{started[0].upper()}", {"user": user}).status == 204
+    assert [c["id"] for c in body(call("GET", f"/apps/demo-chat/conversations?user={user}"))["data"]] == [started[1]]
