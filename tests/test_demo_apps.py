@@ -3,6 +3,7 @@
 import contextlib
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -168,29 +169,33 @@ def test_tts_file_iteration_loop_and_agent_log_events():
                                 "metadata", "node_id"}
 
 
-def test_through_the_stdio_protocol_the_plugin_meets_the_same_failures(runtime):
-    """The headline behaviours over the real protocol; Duck logs the daemon's text it received."""
-    completion = httpx.post(runtime.base_url + "/apps/demo-completion/completion-messages", headers=runtime.headers,
-                            json={"inputs": {"text": "c"}, "response_mode": "blocking"}, timeout=30)
-    assert completion.status_code >= 400
-    unknown = httpx.post(runtime.base_url + "/apps/demo-chat/chat-messages", headers=runtime.headers,
-                         json={"query": "x", "conversation_id": str(uuid.uuid4())}, timeout=30)
-    # Duck refuses a conversation it never started before Dify sees it (it fails closed), and translates
-    # Dify's empty 400 for an unknown conversation into the same 404 (tests/test_dify_errors.py).
-    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
-    output = runtime.output()
-    assert INTERNAL_500.rstrip("\n") in output
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    """probe(call) -> what a bare plugin's SDK call returned or raised, over the real stdio protocol.
+
+    The runtime cuts app streams after 1 s instead of 240 s; the plugin's storage quota is 1024 bytes.
+    """
+    config = tmp_path_factory.mktemp("probe") / "devkit.toml"
+    config.write_text("[limits]\napp_stream_seconds = 1\n")
+    running = Runtime(plugin_dir=Path(__file__).parent / "probe_plugin", config=config)
+    yield lambda **call: httpx.post(running.base_url + "/probe", json=call, timeout=30).json()
+    running.stop()
 
 
-def test_app_streams_are_cut_after_the_configured_seconds(tmp_path):
-    config = tmp_path / "devkit.toml"
-    config.write_text('[endpoint.settings]\napi_key = "k"\n[limits]\napp_stream_seconds = 1\n')
-    running = Runtime(config=config)
-    try:
-        response = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers={"Authorization": "Bearer k"},
-                              json={"query": "/pause 5"}, timeout=30)
-        events = [json.loads(line[6:]) for line in response.text.split("\n\n") if line.startswith("data: ")]
-        assert events[0]["event"] == "message" and events[-1]["event"] == "error"
-        assert "read app failed: read tcp" in running.output()
-    finally:
-        running.stop()
+def test_headline_failures_through_the_stdio_protocol(probe):
+    assert probe(kind="completion", app_id="demo-completion") == {"error": INTERNAL_500}
+    assert probe(kind="fetch_app", app_id="nope") == {"error": "fetch app failed: data is nil"}
+    unknown = str(uuid.uuid4())
+    assert probe(kind="chat", app_id="demo-chat", query="x", conversation_id=unknown) == {"error": invalid_param("")}
+    assert probe(kind="chat", app_id="demo-chat", query="x", conversation_id="nope") == {"error": INTERNAL_500}
+
+
+def test_app_streams_are_cut_after_the_configured_seconds(probe):
+    error = probe(kind="chat", app_id="demo-chat", query="/pause 5")["error"]
+    assert error.startswith("read app failed: ") and error.endswith("failed to read system header")
+
+
+def test_an_over_quota_set_stores_and_raises_through_the_protocol(probe):
+    over = "save data failed: allocated size is greater than max storage size"
+    assert probe(kind="set", key="big", size=2000) == {"error": over}
+    assert probe(kind="get", key="big") == {"result": "x" * 2000}
