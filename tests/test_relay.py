@@ -3,7 +3,6 @@
 import json
 import re
 import socket
-import time
 
 import gevent
 import httpx
@@ -81,9 +80,7 @@ def test_a_client_that_stops_reading_is_cut_off_and_frees_its_request(impatient)
 
 def test_an_idle_connection_is_closed(impatient):
     with socket.create_connection(("127.0.0.1", impatient.port), timeout=10) as sock:
-        started = time.monotonic()
-        assert sock.recv(1) == b""  # closed by the server, nothing sent
-        assert time.monotonic() - started < 8
+        assert sock.recv(1) == b""  # closed by the server after 1 s, nothing sent (else: a 10 s timeout error)
 
 
 @pytest.fixture(scope="module")
