@@ -6,7 +6,12 @@ PORT ?= 5002
 
 .PHONY: setup browser serve test bench clean
 
-setup: browser tests/js/node_modules/.package-lock.json $(VENV)/.installed
+# `serve` needs only the Python environment; the browser and the Node clients are for the tests, and
+# only where those tests exist (a plugin made with `devkit new` has neither).
+BROWSER_TESTS := $(wildcard tests/test_*browser.py)
+JS_CLIENTS := $(if $(wildcard tests/js/package-lock.json),tests/js/node_modules/.package-lock.json)
+
+setup: $(if $(BROWSER_TESTS),browser) $(JS_CLIENTS) $(VENV)/.installed
 
 # Headless Chromium and its driver for the playground's browser tests (Debian packages; CI runs as root).
 browser:
@@ -23,13 +28,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-serve: setup
+serve: $(VENV)/.installed
 	$(PY) -m devkit serve . --port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q
 
-bench: setup
+bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:

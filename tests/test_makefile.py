@@ -1,0 +1,31 @@
+"""The Makefile's promises: `make serve` installs only what serving needs; a new plugin's `make test` works."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from devkit.harness import ROOT
+from devkit.scaffold import new_plugin
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+def planned(target: str, cwd) -> str:
+    """What `make <target>` would run (dry run: nothing is installed or started)."""
+    run = subprocess.run(["make", "-n", target, "PORT=0"], cwd=cwd, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_serve_needs_no_browser_and_no_node_clients():
+    plan = planned("serve", ROOT)
+    assert "devkit serve" in plan
+    assert not [word for word in ("apt-get", "chromium", "npm") if word in plan]
+
+
+def test_a_new_plugins_make_test_needs_only_what_its_tests_use(tmp_path):
+    plugin = new_plugin("fresh", tmp_path, ["chat"])
+    plan = planned("test", plugin)
+    assert "pytest" in plan
+    assert not [word for word in ("apt-get", "chromium", "npm") if word in plan]
