@@ -25,7 +25,18 @@ def test_package_holds_the_plugin_and_nothing_difyignore_leaves_out(built):
             "requirements.txt", "endpoints/chat_messages.py", "duck/invoke.py"} <= set(names)
     ignore = pathspec.GitIgnoreSpec.from_lines((ROOT / ".difyignore").read_text().splitlines())
     assert not [n for n in names if ignore.match_file(n)]
-    assert not [n for n in names if n.startswith(("tests/", "devkit/", "bench/", ".venv/", ".ci/", ".git/"))]
+    # Only the installed plugin: what main.py imports at run time and what Dify shows, nothing of the
+    # dev tooling (docs, dev kit, tests, .env.example, .python-version...).
+    plugin_files = ("manifest.yaml", "main.py", "requirements.txt", "README.md", "PRIVACY.md", ".difyignore")
+    plugin_folders = ("_assets/", "provider/", "endpoints/", "duck/")
+    assert [n for n in names if n not in plugin_files and not n.startswith(plugin_folders)] == []
+    assert {"duck/playground/index.html", "duck/playground/app.js", "duck/playground/style.css"} <= set(names)
+
+
+def test_keys_beside_the_manifest_are_never_packed(tmp_path):
+    plugin = copy_of_duck(tmp_path)  # `devkit keygen author.private.pem` writes here, as the README shows
+    (plugin / "author.private.pem").write_text("-----BEGIN RSA PRIVATE KEY-----\n")
+    assert "author.private.pem" not in package.package_files(plugin)
 
 
 def test_the_same_folder_gives_the_same_bytes(built, tmp_path):
