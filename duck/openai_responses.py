@@ -53,6 +53,7 @@ class ResponsesRequest(BaseModel):
     text: dict[str, Any] | None = None
     background: bool | None = None
     top_logprobs: int | None = None
+    prompt: Any = None  # a prompt template stored at OpenAI: it would replace the app's instructions
 
     def conversation_id(self) -> str | None:
         if isinstance(self.conversation, dict):
@@ -78,6 +79,8 @@ def refuse_unsupported(body: ResponsesRequest) -> None:
         raise openai.unsupported("background", "Background responses")
     if body.top_logprobs:
         raise openai.unsupported("top_logprobs", "Log probabilities")
+    if body.prompt:
+        raise openai.unsupported("prompt", "A stored prompt template")
 
 
 def parse_input(body: ResponsesRequest) -> tuple[list[Turn], list[tuple[int, str]]]:

@@ -38,6 +38,7 @@ def test_text_and_message_list_inputs_become_turns():
     ({"input": "x", "tool_choice": "required"}, "tool_choice"),
     ({"input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}}}}, "text.format"),
     ({"input": "x", "background": True}, "background"),
+    ({"input": "x", "prompt": {"id": "pmpt_123", "variables": {"city": "Paris"}}}, "prompt"),
 ])
 def test_what_a_dify_app_cannot_do_is_refused_naming_the_parameter(fields, param):
     body = request(**fields)
