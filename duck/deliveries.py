@@ -70,7 +70,11 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settin
         raise
     if delivery.delivery_id:
         kept = answer if len(encoders.dumps(answer)) <= MAX_KEPT_ANSWER_BYTES else None
-        memory.put(key, {"state": "done", "answer": kept})
+        if not memory.put(key, {"state": "done", "answer": kept}):
+            # Over quota the daemon stores the value, then fails, and keeps serving the "running" claim from
+            # its read cache (persistence.go Save): forget the delivery (a smaller write, which the quota
+            # takes) so that a retry runs again rather than getting 409 for minutes.
+            memory.delete(key)
     return json_response(answer)
 
 

@@ -182,6 +182,18 @@ def test_another_endpoints_delivery_id_replays_nothing_of_its_answer(hook):
     assert "action=mine" in reply.json["outputs"]["text"]
 
 
+def test_a_retry_after_a_run_whose_record_storage_refused_runs_again_never_409(hook, plugin, monkeypatch):
+    """The daemon's over-quota `set` stores the value, then fails, and leaves its 5-minute read cache
+    (persistence.go Save): the delivery's "running" claim stays readable after the run is done."""
+    from devkit.storage import Storage
+
+    monkeypatch.setattr(plugin.host, "storage", Storage(quota=0))
+    body, _ = senders.sample("standard")
+    headers = senders.signed_headers("standard", body, SECRET)
+    replies = [hook("standard", body=body, headers=headers, signed=False) for _ in range(3)]
+    assert [reply.status for reply in replies] == [200, 200, 200], replies[1].body
+
+
 def test_a_delivery_that_failed_runs_again_on_retry(hook):
     body = urlencode({"command": "/duck", "text": "/fail before", "trigger_id": "1.2.retry-me"}).encode()
     first = hook("slack", app_id="demo-chat", body=body)
