@@ -101,7 +101,7 @@ def _decode_json(raw: bytes) -> object:
         raise invalid_param("The request body is nested too deeply.") from None
     except ValueError as e:
         raise invalid_param(f"The request body is not valid JSON: {e}") from None
-    _check_tree(data)
+    check_tree(data)
     return data
 
 
@@ -118,7 +118,7 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not allowed")
 
 
-def _check_tree(value: object) -> None:
+def check_tree(value: object) -> None:
     """400 for what no app can receive, anywhere in the body (checked breadth-first, no recursion):
     nesting over MAX_JSON_DEPTH levels; NUL characters (Dify's database refuses them: a 500 there);
     lone UTF-16 surrogates such as "\\ud800" (they cannot be written as UTF-8 on the way to Dify);

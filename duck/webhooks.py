@@ -16,6 +16,7 @@ import jmespath.exceptions
 from werkzeug import Request
 
 from duck.errors import DuckError, invalid_param
+from duck.models import check_tree
 
 DISCORD_CONTENT_LIMIT = 2000  # characters in an interaction response's content
 _TEXT_KINDS = ("text-input", "paragraph")
@@ -69,9 +70,10 @@ def read(request: Request, provider: str) -> Delivery:
         payload: Any = _form(raw)
     else:
         try:
-            payload = json.loads(raw) if raw.strip() else None
+            payload = json.loads(raw, parse_constant=_not_json) if raw.strip() else None
         except (ValueError, RecursionError):
             payload = None
+    check_tree(payload)  # what no app can receive (lone surrogates, NUL, huge integers) is a 400, as on every route
     return Delivery(provider, raw, payload, request.headers)
 
 
@@ -167,10 +169,14 @@ def _form(raw: str) -> dict:
             [fields[key], value] if key in fields else value)
     if isinstance(fields.get("payload"), str):  # Slack's interactive messages: a JSON document in a field
         try:
-            fields["payload"] = json.loads(fields["payload"])
-        except ValueError:
+            fields["payload"] = json.loads(fields["payload"], parse_constant=_not_json)
+        except (ValueError, RecursionError):
             pass
     return fields
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # NaN and Infinity: Python's json takes them, Dify's JSON does not
 
 
 def _form_specs(form: list) -> dict[str, tuple[str, dict]]:

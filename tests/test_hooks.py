@@ -226,10 +226,21 @@ def test_provider_without_its_secret_is_a_configuration_error(hook):
     assert reply.status == 503 and "webhook_secret" in reply.json["message"]
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"a": "\x00"}', b"", b"not json at all", b"[1, 2]", b"{" * 5000])
-def test_bad_bodies_get_4xx_json_or_run(hook, body):
-    reply = hook("standard", body=body)
-    assert reply.status < 500 and isinstance(reply.json, dict)
+@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"a": "\x00"}', b"", b"not json at all", b"[1, 2]", b"{" * 5000,
+                                  b'{"text": "\\ud800"}', b'{"a": {"b": "x\\u0000y"}}', b'{"a": NaN}',
+                                  b'{"a": 1e999}', b'{"a": ' + b"9" * 30 + b"}", b"[" * 5000 + b"]" * 5000])
+@pytest.mark.parametrize("app_id", ["demo-webhook", "demo-chat", "demo-workflow"])
+def test_bad_bodies_get_4xx_json_or_run(hook, body, app_id):
+    reply = hook("standard", app_id=app_id, body=body)
+    assert reply.status < 500 and isinstance(reply.json, dict), reply.body
+
+
+@pytest.mark.parametrize("payload", [b"%5B" * 3000, b"%7B%22a%22%3A%22%5Cud800%22%7D", b"%5B%22%5Cu0000%22%5D"])
+@pytest.mark.parametrize("app_id", ["demo-chat", "demo-workflow"])
+def test_a_form_bodys_json_payload_field_never_gives_a_5xx(hook, payload, app_id):
+    """Slack's interactive messages carry a JSON document in the `payload` form field."""
+    reply = hook("slack", app_id=app_id, body=b"text=x&trigger_id=1.2.form&payload=" + payload)
+    assert reply.status < 500 and isinstance(reply.json, dict), reply.body
 
 
 def test_unknown_and_malformed_app_ids(hook):
