@@ -120,7 +120,6 @@ def run(session, app_id: str, settings: Settings, turns: list[Turn], user: str |
 class Answer:
     """Folds Dify events of any app type into OpenAI's text, usage and conversation id."""
 
-    message_id: str | None = None
     conversation_id: str | None = None
     usage: dict | None = None
     created: int = field(default_factory=lambda: int(time.time()))
@@ -137,8 +136,6 @@ class Answer:
         kind = event.get("event")
         if event.get("conversation_id"):
             self.conversation_id = event["conversation_id"]
-        if event.get("message_id"):
-            self.message_id = event["message_id"]
         if kind == "error":
             raise from_error_event(event)
         text = ""
