@@ -137,7 +137,7 @@ def assert_no_5xx(status: int, content_type: str, body: bytes, where: str) -> No
 @pytest.mark.parametrize("rule, method", declared_operations())
 def test_no_input_gives_a_5xx_through_the_dispatch(call, rule, method):
     @given(operation_strategy(rule, method))
-    @settings(max_examples=40, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def check(request):
         target, body = request
@@ -173,7 +173,7 @@ def test_no_input_gives_a_5xx_through_the_runtime(runtime):
         for rule, method in declared_operations():
 
             @given(operation_strategy(rule, method))
-            @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+            @settings(max_examples=8, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             def check(request):
                 target, body = request
