@@ -10,8 +10,9 @@ callers send. Entries older than `ttl_seconds` (when set) count as missing and a
 
 Storage is best effort: a failed read counts as an empty bucket, a failed write makes `put` return
 False (logged, never raised), so no caller's answer becomes an error because storage is full.
-A bucket is read, changed and written back; two writers of one bucket at the same moment can lose one
-entry (the last write wins). `claim` reads its write back to detect that race.
+A bucket is read, changed and written back, so two writers of one bucket at the same moment could
+lose one entry (the last write wins): `put` reads its write back and writes again when its entry was
+lost, and `claim` reads its write back to see who won.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 logger = logging.getLogger(__name__)
 
 _ENTRY_ID_CHARS = 24  # 96 bits of the key's hash identify an entry inside its bucket
+_WRITE_ATTEMPTS = 3
 
 
 class BoundedMap:
@@ -49,12 +51,23 @@ class BoundedMap:
         return entry[0] if entry else None
 
     def put(self, key: str, value: Any) -> bool:
-        """Store `value` (JSON-serialisable) under `key`; False when storage refused the write."""
+        """Store `value` (JSON-serialisable) under `key`; False when storage refused the write.
+
+        The write is read back: when a concurrent writer of the same bucket replaced it with a
+        bucket lacking this entry, the entry is merged into theirs and written again (a few times).
+        """
         storage_key, entry_id = self._locate(key)
         bucket = self._live(self._load(storage_key))
-        bucket.pop(entry_id, None)  # re-inserting moves the entry to the young end
-        bucket[entry_id] = [value, int(time.time())]
-        return self._save(storage_key, bucket)
+        for _ in range(_WRITE_ATTEMPTS):
+            bucket.pop(entry_id, None)  # re-inserting moves the entry to the young end
+            bucket[entry_id] = [value, int(time.time())]
+            if not self._save(storage_key, bucket):
+                return False
+            bucket = self._live(self._load(storage_key))
+            if entry_id in bucket:
+                return True
+        logger.warning("storage bucket %s kept losing a write to concurrent writers", storage_key)
+        return False
 
     def delete(self, key: str) -> bool:
         """Forget `key`; False when storage refused the write."""

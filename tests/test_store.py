@@ -102,3 +102,28 @@ def test_unreadable_buckets_start_afresh(storage):
 def test_namespace_must_be_a_plain_name(storage):
     with pytest.raises(ValueError):
         BoundedMap(storage, "../etc")
+
+
+class RacingStorage(FullStorage):
+    """Another process writes the same bucket, from a stale read, right after our first write."""
+
+    def __init__(self, rival):
+        super().__init__()
+        self.rival = rival
+
+    def set(self, key, value):
+        self.values[key] = value
+        if self.rival:
+            rival, self.rival = self.rival, None
+            rival(self, key)
+
+
+def test_a_write_lost_to_a_concurrent_writer_is_written_again():
+    def rival(storage, key):  # it read the bucket before our write, then wrote its own entry into it
+        storage.values[key] = b'{"' + b"f" * 24 + b'": ["theirs", 1]}'
+
+    storage = RacingStorage(rival)
+    box = BoundedMap(storage, "owners", buckets=1)
+    assert box.put("mine", "ours") is True
+    assert box.get("mine") == "ours"
+    assert b'"theirs"' in storage.values["owners-0"]  # their entry survived too
