@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from werkzeug import Response
 
 from duck import app_modes, encoders, invoke, openai_memory, routes
-from duck.dify_errors import from_error_event
+from duck.dify_errors import as_duck_error, from_error_event
 from duck.errors import DuckError
 from duck.handler import make_handler
 from duck.models import ChatRequest, validate
@@ -167,6 +167,15 @@ class Answer:
     def finish_reason(self) -> str:
         """OpenAI's `content_filter` when moderation replaced the answer, else `stop`."""
         return "content_filter" if self.replaced else "stop"
+
+    def read_all(self, events: Iterable[dict]) -> Answer:
+        """Fold a whole answer (blocking callers); any failure, mid-stream ones included, is a DuckError."""
+        try:
+            for event in events:
+                self.text_of(event)
+        except Exception as e:
+            raise as_duck_error(e) from None
+        return self
 
     def usage_or_zero(self) -> dict:
         return self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}

@@ -127,11 +127,7 @@ class _Completion:
 
 def blocking(session, started: openai.Run, model: str) -> dict:
     completion = _Completion(model)
-    try:
-        for event in started.events:
-            completion.answer.text_of(event)
-    except Exception as e:
-        raise as_duck_error(e) from None
+    completion.answer.read_all(started.events)
     openai.remember(session, started, completion.answer)
     return completion.whole()
 

@@ -75,11 +75,7 @@ def respond(body: TextCompletionRequest, started: openai.Run) -> Response:
 
 def blocking(started: openai.Run, model: str) -> dict:
     completion = _TextCompletion(model)
-    try:
-        for event in started.events:
-            completion.answer.text_of(event)
-    except Exception as e:
-        raise as_duck_error(e) from None
+    completion.answer.read_all(started.events)
     return completion.object(completion.answer.text, completion.answer.finish_reason, usage=True)
 
 

@@ -216,11 +216,7 @@ def respond(session, settings: Settings, app_id: str, body: ResponsesRequest, st
 
 def blocking(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> dict:
     response = _Response(body)
-    try:
-        for event in started.events:
-            response.answer.text_of(event)
-    except Exception as e:
-        raise as_duck_error(e) from None
+    response.answer.read_all(started.events)
     openai.remember(session, started, response.answer)
     response.record(session, settings, app_id)
     return response.object("completed", [response.item("completed")])
