@@ -25,7 +25,7 @@ def test_app_fails_before_its_first_event(runtime):
 
 def test_app_fails_mid_stream(runtime):
     response = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, json={"query": "/fail during"})
-    frames = [json.loads(f[6:]) for f in response.text.split("\n\n") if f]
+    frames = [json.loads(f[6:]) for f in response.text.split("\n\n") if f.startswith("data: ")]
     assert response.status_code == 200 and frames[0]["event"] == "message"
     assert frames[-1]["event"] == "error" and frames[-1]["status"] == 400
 
