@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import logging
+import time
+
+from duck import store
 
 logger = logging.getLogger("duck")
 
-_PROBE_KEY = "duck-health-probe"
-_PROBE = b"\0" * 1024  # room for about 16 more conversation records
-_FULL = "greater than max storage size"  # the daemon's over-quota error (persistence.go, Save)
+FULL_FOR_SECONDS = 3600  # "full" while a write was refused for lack of quota within the last hour
 
 
 def storage_state(storage) -> str:
-    """"ok", "full" (the quota refuses 1 KiB more) or "unavailable"; the probe is removed again."""
+    """"ok", "full" (a write was refused for quota in the last hour) or "unavailable".
+
+    It writes nothing: anyone may call /health, and a probe that the daemon refuses is stored but not
+    accounted, so deleting it again would lower the quota account with every call (persistence.go).
+    """
     try:
-        storage.set(_PROBE_KEY, _PROBE)
-        state = "ok"
+        refused_at = store.last_refusal(storage)
     except Exception as e:
-        state = "full" if _FULL in str(e) else "unavailable"
-        logger.error("storage is %s: %s", state, e)
-    try:
-        storage.delete(_PROBE_KEY)  # the daemon stores an over-quota value before refusing it
-    except Exception:
-        pass  # nothing was stored
-    return state
+        logger.error("storage is unavailable: %s", e)
+        return "unavailable"
+    return "full" if refused_at is not None and time.time() - refused_at < FULL_FOR_SECONDS else "ok"
 
 
 def report(name: str, version: str, storage) -> dict:

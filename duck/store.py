@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 _ENTRY_ID_CHARS = 24  # 96 bits of the key's hash identify an entry inside its bucket
 _WRITE_ATTEMPTS = 3
+_QUOTA_ERROR = "greater than max storage size"  # the daemon's over-quota refusal (persistence.go, Save)
+_REFUSED_KEY = "storage-refused-at"
 
 
 class BoundedMap:
@@ -131,5 +133,27 @@ class BoundedMap:
             self.storage.set(storage_key, orjson.dumps(bucket))
         except Exception as e:  # over quota (the daemon stores, then refuses), or storage unreachable
             logger.warning("storage write refused for %s: %s", storage_key, e)
+            if _QUOTA_ERROR in str(e):
+                _note_refusal(self.storage)
             return False
         return True
+
+
+def last_refusal(storage: Any) -> float | None:
+    """When storage last refused a write for lack of quota (None: not that anyone noted); raises when
+    storage cannot be reached."""
+    if not storage.exist(_REFUSED_KEY):
+        return None
+    try:
+        return float(storage.get(_REFUSED_KEY))
+    except ValueError:
+        return None
+
+
+def _note_refusal(storage: Any) -> None:
+    """Note the time of a refused write in a value of fixed size: the daemon accounts only size
+    differences, so rewriting it never moves the quota, full or not (a probe written and deleted would)."""
+    try:
+        storage.set(_REFUSED_KEY, b"%020d" % int(time.time()))
+    except Exception:
+        pass  # the first note may itself be refused; the daemon has stored it all the same

@@ -20,3 +20,16 @@ def test_health_leaves_no_probe_behind(call, plugin):
     before = dict(plugin.host.storage.values)
     call("GET", "/health", auth=False)
     assert plugin.host.storage.values == before
+
+
+def test_health_on_a_full_store_never_moves_the_quota_account(call, plugin, monkeypatch):
+    """A probe written and deleted again lowered the daemon's account by 1 KiB a call when full."""
+    from devkit.storage import Storage
+
+    full = Storage(quota=0)
+    monkeypatch.setattr(plugin.host, "storage", full)
+    call("POST", "/apps/demo-chat/chat-messages", {"query": "hi", "response_mode": "blocking"})  # refused
+    accounted, values = full.accounted, dict(full.values)
+    for _ in range(3):
+        assert json.loads(call("GET", "/health", auth=False).body)["storage"] == "full"
+    assert (full.accounted, full.values) == (accounted, values)
