@@ -130,6 +130,7 @@ class ServerlessTransport:
                 response = self._client.send(request, stream=True)
             except httpx.HTTPError as e:
                 last = f"attempt {attempt + 1}/{MAX_RETRY_TIMES} failed: {e}"
+                log.warning("serverless runtime request failed, will be retried (%s)", last)
                 continue
             if response.status_code != 502:
                 return response
