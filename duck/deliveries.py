@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 from werkzeug import Request, Response
@@ -24,6 +25,7 @@ from duck.store import BoundedMap
 REMEMBER_SECONDS = 24 * 3600
 ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
 MAX_KEPT_ANSWER_BYTES = 4096  # 512 buckets x 8 deliveries x 4 KiB: at most 16 MiB of the plugin's quota
+_DISCORD_KEY = re.compile(r"[0-9a-fA-F]{64}")
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
@@ -42,6 +44,9 @@ def authenticate(request: Request, settings: Settings) -> None:
     if not secret:
         setting = "discord_public_key" if provider == "discord" else "webhook_secret"
         raise DuckError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
+    if provider == "discord" and not _DISCORD_KEY.fullmatch(secret):
+        raise DuckError(503, "not_configured", "discord_public_key must be the application's public key: "
+                                               "64 hexadecimal characters, as Discord shows it.")
     reason = signatures.CHECKS[provider](request.headers, request.get_data(cache=True), secret)
     if reason:
         raise DuckError(401, "unauthorized", f"The {provider} signature was rejected: {reason}.",

@@ -6,6 +6,7 @@ its payload becomes an app's inputs, and the answer shape it expects back.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,7 @@ def read(request: Request, provider: str) -> Delivery:
         payload: Any = _form(raw)
     else:
         try:
-            payload = json.loads(raw, parse_constant=_not_json) if raw.strip() else None
+            payload = json.loads(raw, parse_constant=_not_json, parse_float=_finite) if raw.strip() else None
         except (ValueError, RecursionError):
             payload = None
     check_tree(payload)  # what no app can receive (lone surrogates, NUL, huge integers) is a 400, as on every route
@@ -177,6 +178,13 @@ def _form(raw: str) -> dict:
 
 def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")  # NaN and Infinity: Python's json takes them, Dify's JSON does not
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999: Python reads infinity, which Dify's JSON cannot carry
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _form_specs(form: list) -> dict[str, tuple[str, dict]]:

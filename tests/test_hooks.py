@@ -307,3 +307,15 @@ def test_the_dev_kit_warns_when_a_run_outlasts_the_senders_patience(slack_runtim
     assert reply.status_code == 200
     assert "slack gives up after 3 s" in slack_runtime.output()
     assert slack_runtime.output().count("gives up after") == 1  # the quick deliveries above raised none
+
+
+@pytest.mark.parametrize("key", ["0x" + "ab" * 32, "ab" * 31, "zz" * 32])
+def test_a_malformed_discord_key_is_a_configuration_error(hook, key):
+    reply = hook("discord", settings=settings_for("discord", discord_public_key=key))
+    assert reply.status == 503 and "discord_public_key" in reply.json["message"]
+
+
+def test_an_infinite_number_stays_text(hook):
+    body = b'{"type": "x", "action": 1e999}'
+    reply = hook("standard", body=body)
+    assert reply.status == 200 and "action= payload=30 chars" in reply.json["outputs"]["text"]  # no infinity sent
