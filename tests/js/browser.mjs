@@ -1,19 +1,14 @@
 // The `openai` npm package in a page on another origin than Duck: every call is a CORS request whose
 // preflight asks for the package's x-stainless-* headers. Results land in window.duckResults.
 import OpenAI from "./node_modules/openai/index.mjs";
+import { checker } from "./check.mjs";
 
 const params = new URLSearchParams(location.search);
 const client = new OpenAI({ baseURL: params.get("base"), apiKey: params.get("key"), dangerouslyAllowBrowser: true,
                             maxRetries: 0, timeout: 20000 });
 const results = {};
 
-async function check(name, fn) {
-  try {
-    results[name] = await fn();
-  } catch (error) {
-    results[name] = { error: String(error?.message ?? error), status: error?.status ?? null };
-  }
-}
+const check = checker(results);
 
 await check("chat", async () => {
   const reply = await client.chat.completions.create({ model: "demo-chat", messages: [{ role: "user", content: "Browser" }] });

@@ -3,18 +3,13 @@
 import OpenAI from "openai";
 import { createOpenAI } from "@ai-sdk/openai";
 import { generateText, streamText } from "ai";
+import { checker } from "./check.mjs";
 
 const baseURL = process.env.DUCK_BASE_URL;
 const apiKey = process.env.DUCK_API_KEY;
 const results = {};
 
-async function check(name, fn) {
-  try {
-    results[name] = await fn();
-  } catch (error) {
-    results[name] = { error: String(error?.message ?? error), status: error?.status ?? null };
-  }
-}
+const check = checker(results);
 
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 30000 });
 
