@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5002
 
-.PHONY: setup browser serve test bench clean
+.PHONY: setup browser serve lint test bench clean
 
 # `serve` needs only the Python environment; the browser and the Node clients are for the tests, and
 # only where those tests exist (a plugin made with `devkit new` has neither).
@@ -31,7 +31,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 serve: $(VENV)/.installed
 	$(PY) -m devkit serve . --port $(PORT)
 
-test: setup
+# ruff lints and formats everything (ruff.toml); mypy checks the library (mypy.ini).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup lint
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

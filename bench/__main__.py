@@ -6,49 +6,74 @@ Prints a table and writes bench/results.json.
 
 import dify_plugin  # noqa: F401, I001  (first: the SDK's own gevent monkey-patching, as in the plugin)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
 
-import gevent  # noqa: E402
-import httpx  # noqa: E402
-import psutil  # noqa: E402
+import gevent
+import httpx
+import psutil
 
-from bench.load import run_load  # noqa: E402
-from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter  # noqa: E402
+from bench.load import run_load
+from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter
 
-from devkit.harness import ROOT, Runtime, read_slowly  # noqa: E402
-from devkit.host import Host  # noqa: E402
-from devkit.inprocess import InProcessPlugin, raw_request  # noqa: E402
-from devkit.plugin_process import PluginProcess  # noqa: E402
-from devkit.storage import Storage  # noqa: E402
+from devkit.harness import ROOT, Runtime, read_slowly
+from devkit.host import Host
+from devkit.inprocess import InProcessPlugin, raw_request
+from devkit.plugin_process import PluginProcess
+from devkit.storage import Storage
 
 BASELINE = ROOT / "bench" / "baseline_plugin"
 BARE = ROOT / "tests" / "bare_plugin"
 RESULTS = ROOT / "bench" / "results.json"
 KEY = "bench-key"
 
-FULL = {"relay_events": 100_000, "rounds": 5, "ttfb_requests": 200, "one_stream": 20_000, "streams": 50,
-        "stream_events": 2_000, "memory_events": 1_000_000, "slow_streams": 200, "cold_starts": 5,
-        "paused_events": 5_000, "slow_client_pause": 5}
-QUICK = {"relay_events": 2_000, "rounds": 2, "ttfb_requests": 10, "one_stream": 500, "streams": 5,
-         "stream_events": 100, "memory_events": 5_000, "slow_streams": 10, "cold_starts": 1,
-         "paused_events": 1_000, "slow_client_pause": 1}
+FULL = {
+    "relay_events": 100_000,
+    "rounds": 5,
+    "ttfb_requests": 200,
+    "one_stream": 20_000,
+    "streams": 50,
+    "stream_events": 2_000,
+    "memory_events": 1_000_000,
+    "slow_streams": 200,
+    "cold_starts": 5,
+    "paused_events": 5_000,
+    "slow_client_pause": 5,
+}
+QUICK = {
+    "relay_events": 2_000,
+    "rounds": 2,
+    "ttfb_requests": 10,
+    "one_stream": 500,
+    "streams": 5,
+    "stream_events": 100,
+    "memory_events": 5_000,
+    "slow_streams": 10,
+    "cold_starts": 1,
+    "paused_events": 1_000,
+    "slow_client_pause": 1,
+}
 
 
 class ReplayApps:
     """A test double of the chat invoker: replays the same realistic events for every call."""
 
     def __init__(self, count: int):
-        base = {"event": "message", "conversation_id": "45701982-8118-4bc5-8e9b-64562b4555f2",
-                "message_id": "9da23599-e713-473b-982c-4328d4f5c78a", "created_at": 1705407629,
-                "task_id": "900bbd43-dc0b-4383-a372-aa6e6c414227", "id": "9da23599-e713-473b-982c-4328d4f5c78a",
-                "from_variable_selector": None}
+        base = {
+            "event": "message",
+            "conversation_id": "45701982-8118-4bc5-8e9b-64562b4555f2",
+            "message_id": "9da23599-e713-473b-982c-4328d4f5c78a",
+            "created_at": 1705407629,
+            "task_id": "900bbd43-dc0b-4383-a372-aa6e6c414227",
+            "id": "9da23599-e713-473b-982c-4328d4f5c78a",
+            "from_variable_selector": None,
+        }
         self.events = [{**base, "answer": f"tok{i} "} for i in range(count)]
 
     def app_ids(self):
@@ -92,8 +117,10 @@ def relay(sizes: dict) -> tuple[dict, dict]:
         "floor": (baseline, raw_request("POST", "/floor/bench", body)),
         "duck_pattern": (baseline, raw_request("POST", "/docs-duck/bench", body)),
         "duck_sse": (duck, raw_request("POST", "/apps/bench/chat-messages", body, headers)),
-        "duck_ndjson": (duck, raw_request("POST", "/apps/bench/chat-messages", body,
-                                          {**headers, "Accept": "application/x-ndjson"})),
+        "duck_ndjson": (
+            duck,
+            raw_request("POST", "/apps/bench/chat-messages", body, {**headers, "Accept": "application/x-ndjson"}),
+        ),
     }
     rates: dict[str, list[float]] = {name: [] for name in variants}
     chunks: dict[str, int] = {}
@@ -151,10 +178,12 @@ def end_to_end(sizes: dict) -> dict:
             one_stream = sizes["one_stream"] / (time.perf_counter() - started)
         load = run_load(duck.base_url, duck.api_key, sizes["streams"], sizes["stream_events"])
         assert load.ok, load
-        return {"ttfb_duck_ms": {"p50": percentile(duck_ms, 0.5), "p99": percentile(duck_ms, 0.99)},
-                "ttfb_bare_ms": {"p50": percentile(bare_ms, 0.5), "p99": percentile(bare_ms, 0.99)},
-                "one_stream_events_per_s": one_stream,
-                "concurrent_events_per_s": load.delivered / load.seconds}
+        return {
+            "ttfb_duck_ms": {"p50": percentile(duck_ms, 0.5), "p99": percentile(duck_ms, 0.99)},
+            "ttfb_bare_ms": {"p50": percentile(bare_ms, 0.5), "p99": percentile(bare_ms, 0.99)},
+            "one_stream_events_per_s": one_stream,
+            "concurrent_events_per_s": load.delivered / load.seconds,
+        }
     finally:
         duck.stop()
         bare.stop()
@@ -176,15 +205,21 @@ def memory(sizes: dict) -> dict:
                     samples.append(plugin.memory_info().rss)
 
             sampler = gevent.spawn(sample)
-            with client.stream("POST", duck.base_url + "/apps/demo-chat/chat-messages",
-                               json={"query": f"/tokens {sizes['memory_events']}"}) as response:
+            with client.stream(
+                "POST",
+                duck.base_url + "/apps/demo-chat/chat-messages",
+                json={"query": f"/tokens {sizes['memory_events']}"},
+            ) as response:
                 for _ in response.iter_raw():
                     pass
             sampler_done.set()
             sampler.join()
             samples.append(plugin.memory_info().rss)
-        return {"rss_baseline_mb": baseline / 2**20, "rss_peak_mb": max(samples) / 2**20,
-                "rss_growth_mb": (max(samples) - baseline) / 2**20}
+        return {
+            "rss_baseline_mb": baseline / 2**20,
+            "rss_peak_mb": max(samples) / 2**20,
+            "rss_growth_mb": (max(samples) - baseline) / 2**20,
+        }
     finally:
         duck.stop()
 
@@ -221,12 +256,17 @@ def paused_client(sizes: dict) -> dict:
     duck, bare = Runtime(), Runtime(plugin_dir=BARE)
     try:
         events = sizes["paused_events"]
-        answer = read_slowly(duck.base_url + "/apps/demo-chat/chat-messages", {"query": f"/tokens {events}"},
-                             duck.headers, pause=3)
+        answer = read_slowly(
+            duck.base_url + "/apps/demo-chat/chat-messages", {"query": f"/tokens {events}"}, duck.headers, pause=3
+        )
         delivered = sum(1 for e in answer.events() if e["event"] in ("message", "message_end"))
         uncoalesced = read_slowly(bare.base_url + "/hello/chunks", None, {}, pause=3)
-        return {"events": events + 1, "delivered": delivered, "lost": events + 1 - delivered,
-                "uncoalesced_lost": 3000 - len(uncoalesced.events())}
+        return {
+            "events": events + 1,
+            "delivered": delivered,
+            "lost": events + 1 - delivered,
+            "uncoalesced_lost": 3000 - len(uncoalesced.events()),
+        }
     finally:
         duck.stop()
         bare.stop()
@@ -241,8 +281,10 @@ def slow_client(sizes: dict) -> dict:
     duck, per_event = Runtime(delay_ms=1), Runtime(plugin_dir=BASELINE, delay_ms=1)
     try:
         query = {"query": f"/tokens {events}"}
-        reads = [gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, pause),
-                 gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, pause)]
+        reads = [
+            gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, pause),
+            gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, pause),
+        ]
         coalesced, one_chunk_each = (job.get(timeout=120) for job in reads)
 
         def lost(answer) -> int:
@@ -251,18 +293,30 @@ def slow_client(sizes: dict) -> dict:
         # The runtime logs each request's chunks and time: Duck's pace, measured.
         duck.wait_for_output("chat-messages 200 ttfb=")
         line = next(line for line in duck.lines if "chat-messages 200 ttfb=" in line)
-        total_ms, chunks = (float(re.search(pattern, line).group(1)) for pattern in (r"total=([\d.]+)ms", r"chunks=(\d+)"))
-        return {"events": events, "pause_s": pause, "lost": lost(coalesced), "lost_per_event_chunks": lost(one_chunk_each),
-                "duck_chunks": int(chunks), "duck_chunks_per_s": chunks / (total_ms / 1000)}
+        total_ms, chunks = (
+            float(re.search(pattern, line).group(1)) for pattern in (r"total=([\d.]+)ms", r"chunks=(\d+)")
+        )
+        return {
+            "events": events,
+            "pause_s": pause,
+            "lost": lost(coalesced),
+            "lost_per_event_chunks": lost(one_chunk_each),
+            "duck_chunks": int(chunks),
+            "duck_chunks_per_s": chunks / (total_ms / 1000),
+        }
     finally:
         duck.stop()
         per_event.stop()
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "dify_plugin": "0.10.2"}
+    return {
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "dify_plugin": "0.10.2",
+    }
 
 
 def main() -> int:
@@ -274,9 +328,16 @@ def main() -> int:
     os.environ.setdefault("DUCK_KEEPALIVE_SECONDS", "10")
     started = time.perf_counter()
     relay_rates, relay_chunks = relay(sizes)
-    raw = {"relay": relay_rates, "relay_chunks": relay_chunks, "end_to_end": end_to_end(sizes), "memory": memory(sizes),
-           "concurrency": concurrency(sizes), "cold_start": cold_start(sizes), "paused_client": paused_client(sizes),
-           "slow_client": slow_client(sizes)}
+    raw = {
+        "relay": relay_rates,
+        "relay_chunks": relay_chunks,
+        "end_to_end": end_to_end(sizes),
+        "memory": memory(sizes),
+        "concurrency": concurrency(sizes),
+        "cold_start": cold_start(sizes),
+        "paused_client": paused_client(sizes),
+        "slow_client": slow_client(sizes),
+    }
     r, e = raw["relay"], raw["end_to_end"]
     results = {
         "relay_sse_vs_floor": r["duck_sse"]["median"] / r["floor"]["median"],
@@ -292,7 +353,10 @@ def main() -> int:
         "rss_growth_mb": raw["memory"]["rss_growth_mb"],
         "concurrency_ratio": raw["concurrency"]["many_streams_s"] / raw["concurrency"]["one_stream_s"],
         "cold_start_ratio": raw["cold_start"]["duck"]["median"] / raw["cold_start"]["bare"]["median"],
-        "sizes": sizes, "machine": machine(), "details": raw, "seconds": time.perf_counter() - started,
+        "sizes": sizes,
+        "machine": machine(),
+        "details": raw,
+        "seconds": time.perf_counter() - started,
     }
     args.output.write_text(json.dumps(results, indent=2))
     print(table(results))

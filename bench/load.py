@@ -10,16 +10,17 @@ from gevent import monkey
 if not monkey.is_module_patched("socket"):  # run as a script; under the SDK it is patched already
     monkey.patch_all()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import socket  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
+import argparse
+import itertools
+import json
+import socket
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import gevent  # noqa: E402
-import orjson  # noqa: E402
-import psutil  # noqa: E402
+import gevent
+import orjson
+import psutil
 
 
 @dataclass
@@ -38,8 +39,10 @@ class LoadResult:
     @property
     def ok(self) -> bool:
         expected = self.streams * self.events
-        return not (self.lost or self.reordered or self.duplicated or self.not_byte_exact or self.errors) \
+        return (
+            not (self.lost or self.reordered or self.duplicated or self.not_byte_exact or self.errors)
             and self.delivered == expected
+        )
 
 
 def count_stream(body: bytes, events: int, result: LoadResult) -> None:
@@ -67,15 +70,20 @@ def check_stream(body: bytes, events: int, result: LoadResult) -> None:
     result.delivered += len(tokens)
     result.duplicated += len(tokens) - len(set(tokens))
     result.lost += len(set(range(events)) - set(tokens))
-    result.reordered += sum(1 for a, b in zip(tokens, tokens[1:]) if b < a)
+    result.reordered += sum(1 for a, b in itertools.pairwise(tokens) if b < a)
 
 
 def post(base_url: str, path: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     """A minimal HTTP/1.1 client (like wrk's): one request, read to close, de-chunk. Costs the CPU
     the load generator shares with the runtime and the plugin as little as possible."""
     url = urlsplit(base_url)
-    lines = [f"POST {url.path}{path} HTTP/1.1", f"Host: {url.netloc}", "Connection: close",
-             "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    lines = [
+        f"POST {url.path}{path} HTTP/1.1",
+        f"Host: {url.netloc}",
+        "Connection: close",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
         sock.sendall("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
@@ -100,8 +108,15 @@ def dechunk(data: bytes) -> bytes:
         position = line_end + 2 + size + 2
 
 
-def run_load(base_url: str, api_key: str, streams: int, events: int, plugin_pid: int | None = None,
-             timeout: float = 300, verify: bool = True) -> LoadResult:
+def run_load(
+    base_url: str,
+    api_key: str,
+    streams: int,
+    events: int,
+    plugin_pid: int | None = None,
+    timeout: float = 300,
+    verify: bool = True,
+) -> LoadResult:
     """Open `streams` concurrent chat streams of `events` message events each and check every byte."""
     result = LoadResult(streams, events)
     plugin = psutil.Process(plugin_pid) if plugin_pid else None
@@ -142,14 +157,15 @@ def main() -> int:
     args = parser.parse_args()
     runtime = Runtime()
     try:
-        result = run_load(runtime.base_url, runtime.api_key, args.streams, args.events,
-                          runtime.plugin_process().pid)
+        result = run_load(runtime.base_url, runtime.api_key, args.streams, args.events, runtime.plugin_process().pid)
     finally:
         runtime.stop()
-    print(f"streams={result.streams} events/stream={result.events} delivered={result.delivered} "
-          f"lost={result.lost} reordered={result.reordered} duplicated={result.duplicated} "
-          f"not_byte_exact={result.not_byte_exact} errors={len(result.errors)} "
-          f"seconds={result.seconds:.1f} plugin_rss_growth_mb={result.rss_growth_mb:.1f}")
+    print(
+        f"streams={result.streams} events/stream={result.events} delivered={result.delivered} "
+        f"lost={result.lost} reordered={result.reordered} duplicated={result.duplicated} "
+        f"not_byte_exact={result.not_byte_exact} errors={len(result.errors)} "
+        f"seconds={result.seconds:.1f} plugin_rss_growth_mb={result.rss_growth_mb:.1f}"
+    )
     return 0 if result.ok else 1
 
 

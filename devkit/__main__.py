@@ -4,13 +4,13 @@ from gevent import monkey
 
 monkey.patch_all(sys=True)  # the same patching dify_plugin does on import, so both agree
 
-import argparse  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import signal
+import sys
+import tempfile
+from pathlib import Path
 
-import gevent  # noqa: E402
+import gevent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,16 +21,31 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("dir", nargs="?", default=".", help="plugin folder or .difypkg (default: here)")
     serve.add_argument("--port", type=int, default=5002, help="port on 127.0.0.1 (0 picks a free one)")
     serve.add_argument("--config", type=Path, help="config file (default: DIR/devkit.toml)")
-    serve.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                       help="an endpoint setting, e.g. --setting api_key=secret --setting app=demo-chat")
+    serve.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an endpoint setting, e.g. --setting api_key=secret --setting app=demo-chat",
+    )
     serve.add_argument("--token-delay-ms", type=float, help="pause before each demo token")
-    serve.add_argument("--completion-works", action="store_true",
-                       help="let the demo completion app run (real Dify fails it for plugins: a 500)")
-    serve.add_argument("--runtime", choices=["local", "remote", "serverless"], default="local",
-                       help="how the daemon runs the plugin: local (stdio, self-hosted Dify, the default), "
-                            "serverless (HTTP, as Dify Cloud runs marketplace plugins), remote (debugging over TCP)")
-    serve.add_argument("--wait-for-plugin", action="store_true",
-                       help="with --runtime remote: print the .env lines and wait for a plugin you start yourself")
+    serve.add_argument(
+        "--completion-works",
+        action="store_true",
+        help="let the demo completion app run (real Dify fails it for plugins: a 500)",
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=["local", "remote", "serverless"],
+        default="local",
+        help="how the daemon runs the plugin: local (stdio, self-hosted Dify, the default), "
+        "serverless (HTTP, as Dify Cloud runs marketplace plugins), remote (debugging over TCP)",
+    )
+    serve.add_argument(
+        "--wait-for-plugin",
+        action="store_true",
+        help="with --runtime remote: print the .env lines and wait for a plugin you start yourself",
+    )
 
     check = commands.add_parser("check", help="report every reason Dify would refuse this plugin")
     check.add_argument("dir", nargs="?", default=".")
@@ -42,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     new = commands.add_parser("new", help="start a new endpoint plugin from Duck")
     new.add_argument("name")
     new.add_argument("--into", type=Path, default=Path("."), help="parent folder (default: here)")
-    new.add_argument("--routes", default="chat,workflow,completion,run,parameters,duck",
-                     help="Duck routes to keep, comma-separated (default: all)")
+    new.add_argument(
+        "--routes",
+        default="chat,workflow,completion,run,parameters,duck",
+        help="Duck routes to keep, comma-separated (default: all)",
+    )
     new.add_argument("--author", default="me")
     new.add_argument("--description", default="")
 
@@ -66,24 +84,40 @@ def main(argv: list[str] | None = None) -> int:
 
     verify = commands.add_parser("verify", help="check a .difypkg's signature as the Dify daemon does")
     verify.add_argument("package", type=Path)
-    verify.add_argument("-k", "--key", type=Path, action="append", required=True, dest="keys",
-                        help="public key (PKCS#1 PEM); repeat for several, as in the daemon's "
-                             "THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS")
+    verify.add_argument(
+        "-k",
+        "--key",
+        type=Path,
+        action="append",
+        required=True,
+        dest="keys",
+        help="public key (PKCS#1 PEM); repeat for several, as in the daemon's "
+        "THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS",
+    )
 
     webhook = commands.add_parser("webhook", help="try a plugin against real senders' deliveries")
     webhook_commands = webhook.add_subparsers(dest="action", required=True)
     send = webhook_commands.add_parser("send", help="post a sample delivery signed as the sender signs it")
     send.add_argument("provider", choices=["github", "stripe", "slack", "discord", "shopify", "standard"])
     send.add_argument("url", help="e.g. http://127.0.0.1:5002/e/duck-local/hooks/demo-webhook")
-    send.add_argument("--secret", required=True,
-                      help="the sender's signing secret (Discord: the private key's 32-byte seed, in hex)")
+    send.add_argument(
+        "--secret", required=True, help="the sender's signing secret (Discord: the private key's 32-byte seed, in hex)"
+    )
     send.add_argument("--event", help="event type (GitHub event, Stripe type, Slack command, Discord command...)")
     send.add_argument("--data", type=Path, help="a file whose bytes replace the sample payload")
 
     args = parser.parse_args(argv)
-    handler = {"serve": run_serve, "check": run_check, "package": run_package, "new": run_new,
-               "endpoint": run_endpoint_add, "keygen": run_keygen, "sign": run_sign,
-               "verify": run_verify, "webhook": run_webhook_send}[args.command]
+    handler = {
+        "serve": run_serve,
+        "check": run_check,
+        "package": run_package,
+        "new": run_new,
+        "endpoint": run_endpoint_add,
+        "keygen": run_keygen,
+        "sign": run_sign,
+        "verify": run_verify,
+        "webhook": run_webhook_send,
+    }[args.command]
     return handler(args)
 
 
@@ -132,12 +166,21 @@ def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
         if stop.is_set():
             return 0
     try:
-        plugin, server, apps = runtime.start(plugin_dir, config, args.port, echo=_echo, python=python,
-                                             runtime=args.runtime, wait_for_plugin=args.wait_for_plugin)
+        plugin, server, apps = runtime.start(
+            plugin_dir,
+            config,
+            args.port,
+            echo=_echo,
+            python=python,
+            runtime=args.runtime,
+            wait_for_plugin=args.wait_for_plugin,
+        )
     except (PluginDied, OSError) as e:
         if unpack_into is not None and "ModuleNotFoundError" in str(e):
-            e = f"{e}\nThe package does not install that module: add it to the plugin's own " \
+            e = (
+                f"{e}\nThe package does not install that module: add it to the plugin's own "
                 f"{plugin_env.dependency_file(plugin_dir)} (Dify would fail the same way)."
+            )
         return _fail(str(e))
     _echo(runtime.banner(server, config, apps, plugin))
     stop.wait()

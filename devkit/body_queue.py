@@ -68,7 +68,12 @@ class BodyQueue:
         now = time.monotonic()
         if self.dropped == 1 or now - self._last_warning >= 1.0:  # one line per second at most
             self._last_warning = now
-            log.warning("!!! %s: dropped chunk #%d (%d bytes): the client reads slower than the plugin "
-                        "writes and the daemon's %d-chunk queue is full; Dify drops chunks silently "
-                        "(dify-plugin-daemon io_tunnel/endpoint_service.go, stream.Write)",
-                        self.label, self.dropped, size, self.capacity)
+            log.warning(
+                "!!! %s: dropped chunk #%d (%d bytes): the client reads slower than the plugin "
+                "writes and the daemon's %d-chunk queue is full; Dify drops chunks silently "
+                "(dify-plugin-daemon io_tunnel/endpoint_service.go, stream.Write)",
+                self.label,
+                self.dropped,
+                size,
+                self.capacity,
+            )

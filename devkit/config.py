@@ -82,8 +82,10 @@ def dify_settings(declared: dict[str, dict], given: dict) -> dict:
     """
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise ValueError(f"the plugin declares no setting named {', '.join(unknown)}; "
-                         f"its settings are: {', '.join(declared) or '(none)'}")
+        raise ValueError(
+            f"the plugin declares no setting named {', '.join(unknown)}; "
+            f"its settings are: {', '.join(declared) or '(none)'}"
+        )
     settings = {name: spec["default"] for name, spec in declared.items() if spec.get("default") is not None}
     settings.update(given)
     for name, value in settings.items():
@@ -92,8 +94,12 @@ def dify_settings(declared: dict[str, dict], given: dict) -> dict:
             settings[name] = value in ("true", "1", "True") if isinstance(value, str) else value == 1
         elif kind == "app-selector" and value:
             chosen = {"app_id": value} if isinstance(value, str) else dict(value)
-            settings[name] = {"app_id": chosen.get("app_id", ""), "inputs": chosen.get("inputs", {}),
-                              "files": chosen.get("files", []), "type": "app-selector"}
+            settings[name] = {
+                "app_id": chosen.get("app_id", ""),
+                "inputs": chosen.get("inputs", {}),
+                "files": chosen.get("files", []),
+                "type": "app-selector",
+            }
     return settings
 
 

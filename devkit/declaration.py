@@ -17,9 +17,14 @@ ROOT = "PluginDeclaration.PluginDeclarationWithoutAdvancedFields"
 CATEGORIES = ("endpoint", "model", "tool", "agent_strategy", "datasource", "trigger")
 EXCLUSIVE = (  # checked in this order
     ("model", "model and datasource, tool, endpoint, trigger, or agent_strategy cannot be provided at the same time"),
-    ("agent_strategy",
-     "agent_strategy and tool, model, endpoint, trigger, or datasource cannot be provided at the same time"),
-    ("datasource", "datasource and tool, model, endpoint, agent_strategy, or trigger cannot be provided at the same time"),
+    (
+        "agent_strategy",
+        "agent_strategy and tool, model, endpoint, trigger, or datasource cannot be provided at the same time",
+    ),
+    (
+        "datasource",
+        "datasource and tool, model, endpoint, agent_strategy, or trigger cannot be provided at the same time",
+    ),
     ("trigger", "trigger and tool, model, endpoint, or agent_strategy cannot be provided at the same time"),
 )
 

@@ -39,9 +39,18 @@ from devkit.files import FileStore
 CHAT_MODES = ("chat", "agent-chat", "advanced-chat")
 WORKFLOW_MODES = ("advanced-chat", "workflow")
 USAGE = {
-    "prompt_tokens": 12, "prompt_unit_price": "0.001", "prompt_price_unit": "0.001", "prompt_price": "0.0000120",
-    "completion_tokens": 0, "completion_unit_price": "0.002", "completion_price_unit": "0.001",
-    "completion_price": "0", "total_tokens": 12, "total_price": "0.0000120", "currency": "USD", "latency": 0.01,
+    "prompt_tokens": 12,
+    "prompt_unit_price": "0.001",
+    "prompt_price_unit": "0.001",
+    "prompt_price": "0.0000120",
+    "completion_tokens": 0,
+    "completion_unit_price": "0.002",
+    "completion_price_unit": "0.001",
+    "completion_price": "0",
+    "total_tokens": 12,
+    "total_price": "0.0000120",
+    "currency": "USD",
+    "latency": 0.01,
 }
 MODERATED_ANSWER = "Sorry, I can't talk about that."
 TTS_AUDIO = base64.b64encode(b"ID3 demo mp3 frame").decode()  # what a TTS chunk looks like: base64 mp3 bytes
@@ -52,29 +61,63 @@ class AppCrashed(Exception):
 
 
 def _text_input(variable: str, label: str, required: bool, max_length: int = 256) -> dict:
-    return {"text-input": {"type": "text-input", "variable": variable, "label": label, "required": required,
-                           "max_length": max_length, "default": "", "options": []}}
+    return {
+        "text-input": {
+            "type": "text-input",
+            "variable": variable,
+            "label": label,
+            "required": required,
+            "max_length": max_length,
+            "default": "",
+            "options": [],
+        }
+    }
 
 
 def _select(variable: str, label: str, options: list[str]) -> dict:
-    return {"select": {"type": "select", "variable": variable, "label": label, "required": False,
-                       "options": options}}  # no default: an unset optional select stays None
+    return {
+        "select": {"type": "select", "variable": variable, "label": label, "required": False, "options": options}
+    }  # no default: an unset optional select stays None
 
 
 def _number(variable: str, label: str) -> dict:
-    return {"number": {"type": "number", "variable": variable, "label": label, "required": False,
-                       "default": None, "options": []}}
+    return {
+        "number": {
+            "type": "number",
+            "variable": variable,
+            "label": label,
+            "required": False,
+            "default": None,
+            "options": [],
+        }
+    }
 
 
 def _file(variable: str, label: str) -> dict:
-    return {"file": {"type": "file", "variable": variable, "label": label, "required": False,
-                     "allowed_file_types": ["document", "image"], "allowed_file_upload_methods":
-                     ["local_file", "remote_url", "tool_file"]}}
+    return {
+        "file": {
+            "type": "file",
+            "variable": variable,
+            "label": label,
+            "required": False,
+            "allowed_file_types": ["document", "image"],
+            "allowed_file_upload_methods": ["local_file", "remote_url", "tool_file"],
+        }
+    }
 
 
 def _paragraph(variable: str, label: str) -> dict:
-    return {"paragraph": {"type": "paragraph", "variable": variable, "label": label, "required": True,
-                          "max_length": 100000, "default": "", "options": []}}
+    return {
+        "paragraph": {
+            "type": "paragraph",
+            "variable": variable,
+            "label": label,
+            "required": True,
+            "max_length": 100000,
+            "default": "",
+            "options": [],
+        }
+    }
 
 
 @dataclass(frozen=True)
@@ -88,17 +131,34 @@ class DemoApp:
 APPS = {
     app.app_id: app
     for app in (
-        DemoApp("demo-chat", "chat", [_text_input("name", "Your name", False, 48),
-                                      _select("tone", "Tone", ["friendly", "formal"]),
-                                      _file("attachment", "Attachment")], "Hello! Ask me anything."),
+        DemoApp(
+            "demo-chat",
+            "chat",
+            [
+                _text_input("name", "Your name", False, 48),
+                _select("tone", "Tone", ["friendly", "formal"]),
+                _file("attachment", "Attachment"),
+            ],
+            "Hello! Ask me anything.",
+        ),
         DemoApp("demo-agent", "agent-chat", [_text_input("name", "Your name", False, 48)]),
         DemoApp("demo-chatflow", "advanced-chat", [_text_input("name", "Your name", False, 48)]),
-        DemoApp("demo-workflow", "workflow", [_paragraph("text", "Text"), _file("attachment", "Attachment"),
-                                              _number("count", "Count")]),
+        DemoApp(
+            "demo-workflow",
+            "workflow",
+            [_paragraph("text", "Text"), _file("attachment", "Attachment"), _number("count", "Count")],
+        ),
         DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
         # For webhook senders: the raw delivery, its event type and one mapped field.
-        DemoApp("demo-webhook", "workflow", [_paragraph("payload", "Payload"), _text_input("event", "Event", False, 64),
-                                             _text_input("action", "Action", False, 64)]),
+        DemoApp(
+            "demo-webhook",
+            "workflow",
+            [
+                _paragraph("payload", "Payload"),
+                _text_input("event", "Event", False, 64),
+                _text_input("action", "Action", False, 64),
+            ],
+        ),
     )
 }
 
@@ -129,11 +189,21 @@ class DemoApps:
             "more_like_this": {"enabled": False},
             "user_input_form": app.form,
             "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
-            "file_upload": {"image": {"enabled": False, "number_limits": 3, "detail": "high",
-                                      "transfer_methods": ["remote_url", "local_file"]}},
-            "system_parameters": {"image_file_size_limit": 10, "video_file_size_limit": 100,
-                                  "audio_file_size_limit": 50, "file_size_limit": 15,
-                                  "workflow_file_upload_limit": 10},
+            "file_upload": {
+                "image": {
+                    "enabled": False,
+                    "number_limits": 3,
+                    "detail": "high",
+                    "transfer_methods": ["remote_url", "local_file"],
+                }
+            },
+            "system_parameters": {
+                "image_file_size_limit": 10,
+                "video_file_size_limit": 100,
+                "audio_file_size_limit": 50,
+                "file_size_limit": 15,
+                "workflow_file_upload_limit": 10,
+            },
         }
 
     def invoke(self, request: dict) -> Iterator[dict]:
@@ -146,8 +216,9 @@ class DemoApps:
         """
         mode = request.get("response_mode")
         if mode not in ("streaming", "blocking") or not isinstance(request.get("inputs") or {}, dict):
-            raise value_error("invalid payload: " + ("response_mode" if mode not in ("streaming", "blocking")
-                                                     else "inputs"))
+            raise value_error(
+                "invalid payload: " + ("response_mode" if mode not in ("streaming", "blocking") else "inputs")
+            )
         streaming = mode == "streaming"
         app = self._app(str(request.get("app_id") or ""))
         query = str(request.get("query") or "")
@@ -260,7 +331,9 @@ class _Command:
 
 def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
     if app.app_id == "demo-webhook":
-        return f"event={inputs.get('event')} action={inputs.get('action')} payload={len(inputs.get('payload', ''))} chars"
+        return (
+            f"event={inputs.get('event')} action={inputs.get('action')} payload={len(inputs.get('payload', ''))} chars"
+        )
     if app.mode == "workflow":
         return f"Echo: {inputs.get('text') or ''}"
     if app.mode == "completion":
@@ -280,8 +353,12 @@ class _Run:
         self.created_at = int(time.time())
         # The converters' base keys (api/core/app/apps/*/generate_response_converter.py).
         if app.mode in CHAT_MODES:
-            self.base = {"event": "", "conversation_id": conversation_id, "message_id": self.message_id,
-                         "created_at": self.created_at}
+            self.base = {
+                "event": "",
+                "conversation_id": conversation_id,
+                "message_id": self.message_id,
+                "created_at": self.created_at,
+            }
         elif app.mode == "completion":
             self.base = {"event": "", "message_id": self.message_id, "created_at": self.created_at}
         else:
@@ -305,18 +382,33 @@ class _Run:
             gevent.sleep(self.command.number(60, 3600))
         mode, name = self.app.mode, self.command.name
         if mode in WORKFLOW_MODES:
-            yield self.event("workflow_started", workflow_run_id=self.run_id, data={
-                "id": self.run_id, "workflow_id": f"wf-{self.app.app_id}", "inputs": self._sys_inputs(),
-                "created_at": self.created_at})
+            yield self.event(
+                "workflow_started",
+                workflow_run_id=self.run_id,
+                data={
+                    "id": self.run_id,
+                    "workflow_id": f"wf-{self.app.app_id}",
+                    "inputs": self._sys_inputs(),
+                    "created_at": self.created_at,
+                },
+            )
             if name in ("iterate", "loop"):
                 yield from self._repeat_node(name)
             if name == "agent-log":
                 yield self._agent_log()
             yield self.event("node_started", workflow_run_id=self.run_id, data=self._node(finished=False))
         if mode == "agent-chat":
-            yield self.event("agent_thought", id=str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id)), position=1,
-                             thought="I can answer this directly.", observation="", tool="", tool_labels={},
-                             tool_input="", message_files=[])
+            yield self.event(
+                "agent_thought",
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id)),
+                position=1,
+                thought="I can answer this directly.",
+                observation="",
+                tool="",
+                tool_labels={},
+                tool_input="",
+                message_files=[],
+            )
         if (yield from self._stream_tokens()) == "failed":
             return  # Dify ends a stream after its error event
         if name == "file" and mode not in WORKFLOW_MODES:
@@ -325,8 +417,12 @@ class _Run:
             yield self.event("node_finished", workflow_run_id=self.run_id, data=self._node(finished=True))
             yield self.event("workflow_finished", workflow_run_id=self.run_id, data=self._workflow_result())
         if mode != "workflow":
-            yield self.event("message_end", id=self.message_id,
-                             metadata={"retriever_resources": [], "usage": self._usage()}, files=None)
+            yield self.event(
+                "message_end",
+                id=self.message_id,
+                metadata={"retriever_resources": [], "usage": self._usage()},
+                files=None,
+            )
         if name == "tts":
             # The TTS publisher is drained after the app's last event
             # (easy_ui_based_generate_task_pipeline._wrapper_process_stream_response).
@@ -378,14 +474,20 @@ class _Run:
 
     def _error_event(self) -> dict:
         event = {k: v for k, v in self.event("error").items() if k != "task_id"}
-        return {**event, "code": "completion_request_error", "status": 400,
-                "message": "[demo] The model failed in the middle of its answer."}
+        return {
+            **event,
+            "code": "completion_request_error",
+            "status": 400,
+            "message": "[demo] The model failed in the middle of its answer.",
+        }
 
     def _message_file(self) -> dict:
         """A tool file the answer carries (MessageCycleManager.message_file_to_stream_response)."""
         file_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.message_id + "/file"))
-        url = (f"{self.files.base_url or 'http://127.0.0.1'}/files/tools/{file_id}.png"
-               f"?timestamp={self.created_at}&nonce=demo&sign=demo")
+        url = (
+            f"{self.files.base_url or 'http://127.0.0.1'}/files/tools/{file_id}.png"
+            f"?timestamp={self.created_at}&nonce=demo&sign=demo"
+        )
         return self.event("message_file", id=file_id, type="image", belongs_to="assistant", url=url)
 
     def _repeat_node(self, kind: str) -> Iterator[dict]:
@@ -393,59 +495,142 @@ class _Run:
         steps = self.command.number(3, 1000)
         node_type, title = ("iteration", "Iteration") if kind == "iterate" else ("loop", "Loop")
         prefix = "iteration" if kind == "iterate" else "loop"
-        node = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/" + prefix)), "node_id": prefix,
-                "node_type": node_type, "title": title}
+        node = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/" + prefix)),
+            "node_id": prefix,
+            "node_type": node_type,
+            "title": title,
+        }
         inputs = {"iterator_selector": ["start", "items"]} if kind == "iterate" else {"loop_count": steps}
         metadata = {"iterator_length": steps} if kind == "iterate" else {"loop_length": steps}
-        yield self.event(f"{prefix}_started", workflow_run_id=self.run_id, data={
-            **node, "created_at": self.created_at, "extras": {}, "metadata": metadata, "inputs": inputs,
-            "inputs_truncated": False})
+        yield self.event(
+            f"{prefix}_started",
+            workflow_run_id=self.run_id,
+            data={
+                **node,
+                "created_at": self.created_at,
+                "extras": {},
+                "metadata": metadata,
+                "inputs": inputs,
+                "inputs_truncated": False,
+            },
+        )
         before_round = {"pre_loop_output": None} if kind == "loop" else {}
         for index in range(steps):
-            yield self.event(f"{prefix}_next", workflow_run_id=self.run_id, data={
-                **node, "index": index, "created_at": self.created_at, **before_round, "extras": {}})
+            yield self.event(
+                f"{prefix}_next",
+                workflow_run_id=self.run_id,
+                data={**node, "index": index, "created_at": self.created_at, **before_round, "extras": {}},
+            )
         outputs = {"output": [f"step {i}" for i in range(steps)]} if kind == "iterate" else {"loop_round": steps}
-        yield self.event(f"{prefix}_completed", workflow_run_id=self.run_id, data={
-            **node, "outputs": outputs, "outputs_truncated": False, "created_at": self.created_at, "extras": {},
-            "inputs": inputs, "inputs_truncated": False, "status": "succeeded", "error": None, "elapsed_time": 0.01,
-            "total_tokens": 0, "execution_metadata": {}, "finished_at": self.created_at, "steps": steps})
+        yield self.event(
+            f"{prefix}_completed",
+            workflow_run_id=self.run_id,
+            data={
+                **node,
+                "outputs": outputs,
+                "outputs_truncated": False,
+                "created_at": self.created_at,
+                "extras": {},
+                "inputs": inputs,
+                "inputs_truncated": False,
+                "status": "succeeded",
+                "error": None,
+                "elapsed_time": 0.01,
+                "total_tokens": 0,
+                "execution_metadata": {},
+                "finished_at": self.created_at,
+                "steps": steps,
+            },
+        )
 
     def _agent_log(self) -> dict:
         """One step of an Agent node's log (task_entities.py AgentLogStreamResponse; no workflow_run_id field)."""
-        return self.event("agent_log", data={
-            "node_execution_id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent")),
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent/round-1")), "label": "ROUND 1",
-            "parent_id": None, "error": None, "status": "success",
-            "data": {"thought": "I can answer this directly.", "tool": None}, "metadata": {}, "node_id": "agent"})
+        return self.event(
+            "agent_log",
+            data={
+                "node_execution_id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent")),
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id + "/agent/round-1")),
+                "label": "ROUND 1",
+                "parent_id": None,
+                "error": None,
+                "status": "success",
+                "data": {"thought": "I can answer this directly.", "tool": None},
+                "metadata": {},
+                "node_id": "agent",
+            },
+        )
 
     def _sys_inputs(self) -> dict:
-        inputs = {**self.inputs, "sys.files": [], "sys.user_id": "DEFAULT-USER", "sys.app_id": self.app.app_id,
-                  "sys.workflow_id": f"wf-{self.app.app_id}", "sys.workflow_run_id": self.run_id}
+        inputs = {
+            **self.inputs,
+            "sys.files": [],
+            "sys.user_id": "DEFAULT-USER",
+            "sys.app_id": self.app.app_id,
+            "sys.workflow_id": f"wf-{self.app.app_id}",
+            "sys.workflow_run_id": self.run_id,
+        }
         if self.app.mode == "advanced-chat":
-            inputs.update({"sys.query": self.query, "sys.conversation_id": self.base["conversation_id"],
-                           "sys.dialogue_count": self.turn})
+            inputs.update(
+                {
+                    "sys.query": self.query,
+                    "sys.conversation_id": self.base["conversation_id"],
+                    "sys.dialogue_count": self.turn,
+                }
+            )
         return inputs
 
     def _node(self, finished: bool) -> dict:
-        node = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id)), "node_id": "llm", "node_type": "llm",
-                "title": "LLM", "index": 2, "predecessor_node_id": "start", "inputs": None,
-                "inputs_truncated": False, "created_at": self.created_at, "extras": {}, "iteration_id": None,
-                "loop_id": None, "agent_strategy": None}
+        node = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.run_id)),
+            "node_id": "llm",
+            "node_type": "llm",
+            "title": "LLM",
+            "index": 2,
+            "predecessor_node_id": "start",
+            "inputs": None,
+            "inputs_truncated": False,
+            "created_at": self.created_at,
+            "extras": {},
+            "iteration_id": None,
+            "loop_id": None,
+            "agent_strategy": None,
+        }
         if finished:
-            node.update({"inputs": {}, "process_data": {}, "process_data_truncated": False,
-                         "outputs": {"text": self.answer}, "outputs_truncated": False,
-                         "status": "succeeded", "error": None, "elapsed_time": 0.01,
-                         "execution_metadata": {"total_tokens": 12, "total_price": "0.0000120", "currency": "USD"},
-                         "finished_at": self.created_at, "files": []})
+            node.update(
+                {
+                    "inputs": {},
+                    "process_data": {},
+                    "process_data_truncated": False,
+                    "outputs": {"text": self.answer},
+                    "outputs_truncated": False,
+                    "status": "succeeded",
+                    "error": None,
+                    "elapsed_time": 0.01,
+                    "execution_metadata": {"total_tokens": 12, "total_price": "0.0000120", "currency": "USD"},
+                    "finished_at": self.created_at,
+                    "files": [],
+                }
+            )
             del node["agent_strategy"]
         return node
 
     def _workflow_result(self) -> dict:
-        return {"id": self.run_id, "workflow_id": f"wf-{self.app.app_id}", "status": "succeeded",
-                "outputs": {"text": self.answer}, "error": None, "elapsed_time": 0.01,
-                "total_tokens": 12, "total_steps": 3,
-                "created_by": {"id": "end-user-demo", "user": "DEFAULT-USER"},
-                "created_at": self.created_at, "finished_at": self.created_at, "exceptions_count": 0, "files": []}
+        return {
+            "id": self.run_id,
+            "workflow_id": f"wf-{self.app.app_id}",
+            "status": "succeeded",
+            "outputs": {"text": self.answer},
+            "error": None,
+            "elapsed_time": 0.01,
+            "total_tokens": 12,
+            "total_steps": 3,
+            "created_by": {"id": "end-user-demo", "user": "DEFAULT-USER"},
+            "created_at": self.created_at,
+            "finished_at": self.created_at,
+            "exceptions_count": 0,
+            "files": [],
+        }
 
     def _usage(self) -> dict:
         return {**USAGE, "completion_tokens": len(self.tokens), "total_tokens": 12 + len(self.tokens)}
@@ -471,10 +656,17 @@ def _blocking(app: DemoApp, events: list[dict]) -> dict:
     end = next(e for e in events if e["event"] == "message_end")
     replaced = [e["answer"] for e in events if e["event"] == "message_replace"]
     answer = replaced[-1] if replaced else "".join(e.get("answer", "") for e in events if e["event"] == "message")
-    result = {"event": "message", "task_id": end["task_id"], "id": end["message_id"],
-              "message_id": end["message_id"], "conversation_id": end.get("conversation_id"), "mode": app.mode,
-              "answer": answer, "metadata": end["metadata"], "created_at": end["created_at"]}
+    result = {
+        "event": "message",
+        "task_id": end["task_id"],
+        "id": end["message_id"],
+        "message_id": end["message_id"],
+        "conversation_id": end.get("conversation_id"),
+        "mode": app.mode,
+        "answer": answer,
+        "metadata": end["metadata"],
+        "created_at": end["created_at"],
+    }
     if app.mode == "completion":
         del result["conversation_id"]
     return result
-

@@ -9,15 +9,26 @@ import httpx
 
 from devkit.errors import InvocationError, dify_http_error, internal_server_error
 
-_ROUTES = {"chat": "/chat-messages", "agent-chat": "/chat-messages", "advanced-chat": "/chat-messages",
-           "workflow": "/workflows/run", "completion": "/completion-messages"}
+_ROUTES = {
+    "chat": "/chat-messages",
+    "agent-chat": "/chat-messages",
+    "advanced-chat": "/chat-messages",
+    "workflow": "/workflows/run",
+    "completion": "/completion-messages",
+}
 
 
 class DifyApps:
     """Same interface as DemoApps, answered by a Dify Service API base URL (e.g. https://api.dify.ai/v1)."""
 
-    def __init__(self, base_url: str, app_keys: dict[str, str], user: str = "duck-devkit", timeout: float = 250,
-                 completion_works: bool = False):
+    def __init__(
+        self,
+        base_url: str,
+        app_keys: dict[str, str],
+        user: str = "duck-devkit",
+        timeout: float = 250,
+        completion_works: bool = False,
+    ):
         self.base_url = base_url.rstrip("/")
         self.app_keys = app_keys
         self.user = user
@@ -38,8 +49,11 @@ class DifyApps:
         if mode == "completion" and not self.completion_works:
             # The Service API runs completion apps, the plugin path does not (see devkit/demo_apps.py).
             raise internal_server_error()
-        body = {"inputs": request.get("inputs") or {}, "response_mode": request.get("response_mode"),
-                "user": request.get("user") or self.user}
+        body = {
+            "inputs": request.get("inputs") or {},
+            "response_mode": request.get("response_mode"),
+            "user": request.get("user") or self.user,
+        }
         if _ROUTES[mode] == "/chat-messages":
             if not request.get("query"):
                 raise dify_http_error(400, "invalid_param", "missing query")

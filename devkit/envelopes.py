@@ -15,8 +15,13 @@ def go_json(value: object) -> bytes:
     """encoding/json.Marshal: compact, UTF-8 kept, <, > and & escaped. Key order is the caller's: Go
     writes a struct's fields in declaration order and a map's keys sorted (see _as_go_map)."""
     text = json.dumps(_go_numbers(value), ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text.encode()
 
@@ -37,8 +42,13 @@ def plugin_error_text(data: object) -> str:
     """plugin_entities.ErrorResponse.Error() (pkg/entities/plugin_entities/event.go): the plugin's
     session error re-marshalled from a Go map, so keys come out sorted (args, error_type, message)."""
     error = data if isinstance(data, dict) else {}
-    return go_json({"args": _as_go_map(error.get("args")), "error_type": error.get("error_type", ""),
-                    "message": error.get("message", "")}).decode()
+    return go_json(
+        {
+            "args": _as_go_map(error.get("args")),
+            "error_type": error.get("error_type", ""),
+            "message": error.get("message", ""),
+        }
+    ).decode()
 
 
 def _as_go_map(value: object) -> object:

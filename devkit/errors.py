@@ -25,7 +25,8 @@ class InnerApiError(Exception):
         # (internal/core/io_tunnel/backwards_invocation/task.go) prefixes "invoke app failed: ".
         text = json.dumps(self.body) + "\n"
         return InvocationError(
-            f"invoke app failed: request failed with status code: {self.status} and respond with: {text}")
+            f"invoke app failed: request failed with status code: {self.status} and respond with: {text}"
+        )
 
 
 def value_error(message: str) -> InnerApiError:
@@ -67,4 +68,3 @@ class DaemonRefused(Exception):
         super().__init__(body.get("message"))
         self.status = status
         self.body = body
-

@@ -50,11 +50,22 @@ class StoredFile:
 
     def record(self, base_url: str, secret: bytes) -> dict:
         """PluginUploadFileApi's 201 body (fields/file_fields.py FileResponse)."""
-        return {"id": self.id, "name": self.name, "size": len(self.content), "extension": self.extension,
-                "mime_type": self.mime_type, "created_by": None, "created_at": None,
-                "preview_url": _signed_tool_file_url(base_url, secret, self.id, self.extension),
-                "source_url": None, "original_url": None, "user_id": USER_ID, "tenant_id": TENANT_ID,
-                "conversation_id": None, "file_key": f"tools/{TENANT_ID}/{self.id}{self.extension}"}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": len(self.content),
+            "extension": self.extension,
+            "mime_type": self.mime_type,
+            "created_by": None,
+            "created_at": None,
+            "preview_url": _signed_tool_file_url(base_url, secret, self.id, self.extension),
+            "source_url": None,
+            "original_url": None,
+            "user_id": USER_ID,
+            "tenant_id": TENANT_ID,
+            "conversation_id": None,
+            "file_key": f"tools/{TENANT_ID}/{self.id}{self.extension}",
+        }
 
 
 @dataclass
@@ -73,18 +84,26 @@ class FileStore:
         filename, mimetype = str(request.get("filename") or ""), str(request.get("mimetype") or "")
         timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
         sign = self._sign(f"upload|{filename}|{mimetype}|{TENANT_ID}|{USER_ID}|{timestamp}|{nonce}")
-        return {"url": f"{self.base_url}{UPLOAD_PATH}?timestamp={timestamp}&nonce={nonce}&sign={quote(sign)}"
-                       f"&user_id={USER_ID}&tenant_id={TENANT_ID}"}
+        return {
+            "url": f"{self.base_url}{UPLOAD_PATH}?timestamp={timestamp}&nonce={nonce}&sign={quote(sign)}"
+            f"&user_id={USER_ID}&tenant_id={TENANT_ID}"
+        }
 
     def receive(self, environ) -> tuple[int, dict]:
         """The signed URL's handler: a multipart POST with a `file` part; 201 with the file record."""
         request = Request(environ)
         if request.method != "POST" or request.path != UPLOAD_PATH:
-            return 404, {"code": "not_found", "message": "The requested URL was not found on the server.",
-                         "status": 404}
+            return 404, {
+                "code": "not_found",
+                "message": "The requested URL was not found on the server.",
+                "status": 404,
+            }
         if (request.content_length or 0) > MAX_FILE_BYTES + 64 * 1024:
-            return 413, {"code": "file_too_large", "message": f"File size exceeded. {MAX_FILE_BYTES} bytes",
-                         "status": 413}
+            return 413, {
+                "code": "file_too_large",
+                "message": f"File size exceeded. {MAX_FILE_BYTES} bytes",
+                "status": 413,
+            }
         part = request.files.get("file")
         if part is None:
             return 403, _forbidden("File is required.")

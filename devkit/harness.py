@@ -23,16 +23,41 @@ ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
 
 
 class Runtime:
-    def __init__(self, *settings: str, plugin_dir: Path = ROOT, env: dict | None = None, delay_ms: float = 0,
-                 config: Path | None = None, runtime: str = "local", wait_for_plugin: bool = False):
+    def __init__(
+        self,
+        *settings: str,
+        plugin_dir: Path = ROOT,
+        env: dict | None = None,
+        delay_ms: float = 0,
+        config: Path | None = None,
+        runtime: str = "local",
+        wait_for_plugin: bool = False,
+    ):
         self.runtime = runtime
-        args = [sys.executable, "-m", "devkit", "serve", str(plugin_dir), "--port", "0", "--runtime", runtime,
-                "--token-delay-ms", str(delay_ms)] + (["--config", str(config)] if config else [])
+        args = [
+            sys.executable,
+            "-m",
+            "devkit",
+            "serve",
+            str(plugin_dir),
+            "--port",
+            "0",
+            "--runtime",
+            runtime,
+            "--token-delay-ms",
+            str(delay_ms),
+        ] + (["--config", str(config)] if config else [])
         args += ["--wait-for-plugin"] if wait_for_plugin else []
         for setting in settings:
             args += ["--setting", setting]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})}, text=True)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            text=True,
+        )
         self.lines: list[str] = []
         self.base_url = self.api_key = ""
         self.plugin_env: dict[str, str] = {}  # remote: the .env lines the banner prints
@@ -107,8 +132,9 @@ class SlowRead:
         return [json.loads(f[6:]) for f in frames if f.startswith(b"data: ")]
 
 
-def read_slowly(url: str, body: dict | None, headers: dict[str, str], pause: float, rcvbuf: int = 4096,
-                timeout: float = 60) -> SlowRead:
+def read_slowly(
+    url: str, body: dict | None, headers: dict[str, str], pause: float, rcvbuf: int = 4096, timeout: float = 60
+) -> SlowRead:
     """POST `body` as JSON (GET when None), read the answer's first bytes, stop reading for `pause`
     seconds, then read the rest.
 
@@ -156,5 +182,6 @@ def read_slowly(url: str, body: dict | None, headers: dict[str, str], pause: flo
                 break
     finally:
         sock.close()
-    return SlowRead(response.status_code if response else 0, list(response.headers) if response else [],
-                    bytes(received), complete)
+    return SlowRead(
+        response.status_code if response else 0, list(response.headers) if response else [], bytes(received), complete
+    )

@@ -9,8 +9,14 @@ from dataclasses import dataclass
 import gevent
 
 from devkit.demo_apps import AppCrashed
-from devkit.errors import (FETCH_APP_FAILED, PERMISSION_DENIED_APP, PERMISSION_DENIED_STORAGE, InnerApiError,
-                           InvocationError, read_app_failed)
+from devkit.errors import (
+    FETCH_APP_FAILED,
+    PERMISSION_DENIED_APP,
+    PERMISSION_DENIED_STORAGE,
+    InnerApiError,
+    InvocationError,
+    read_app_failed,
+)
 from devkit.files import FileStore
 from devkit.storage import Storage
 
@@ -63,12 +69,24 @@ class Host:
         return _read_app(events, time.monotonic() + self.app_stream_seconds)
 
     @classmethod
-    def for_manifest(cls, apps: object, storage: Storage, manifest: dict, files: FileStore | None = None,
-                     app_stream_seconds: float = APP_STREAM_SECONDS) -> Host:
+    def for_manifest(
+        cls,
+        apps: object,
+        storage: Storage,
+        manifest: dict,
+        files: FileStore | None = None,
+        app_stream_seconds: float = APP_STREAM_SECONDS,
+    ) -> Host:
         permission = (manifest.get("resource") or {}).get("permission") or {}
         storage.limit_to(permission.get("storage"))
-        return cls(apps, storage, _enabled(permission.get("app")), _enabled(permission.get("storage")), files,
-                   app_stream_seconds)
+        return cls(
+            apps,
+            storage,
+            _enabled(permission.get("app")),
+            _enabled(permission.get("storage")),
+            files,
+            app_stream_seconds,
+        )
 
 
 def _read_app(events: Iterator[dict], deadline: float) -> Iterator[dict]:

@@ -64,11 +64,17 @@ class InProcessPlugin:
         return reply
 
 
-def new_session(install_method: InstallMethod = InstallMethod.Local,
-                executor: ThreadPoolExecutor | None = None) -> Session:
+def new_session(
+    install_method: InstallMethod = InstallMethod.Local, executor: ThreadPoolExecutor | None = None
+) -> Session:
     """A real SDK Session, as a handler's `self.session`; answer its reverse calls with `answering`."""
-    return Session(session_id="in-process", executor=executor or ThreadPoolExecutor(max_workers=1), reader=None,
-                   writer=None, install_method=install_method)
+    return Session(
+        session_id="in-process",
+        executor=executor or ThreadPoolExecutor(max_workers=1),
+        reader=None,
+        writer=None,
+        install_method=install_method,
+    )
 
 
 @contextlib.contextmanager

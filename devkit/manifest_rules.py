@@ -19,8 +19,27 @@ from typing import Any
 AUTHOR = re.compile(r"^[a-z0-9_-]{1,64}$", re.ASCII)  # plugin_declaration.go AuthorRegex (lower case only)
 NAME = re.compile(r"^[a-z0-9_-]{1,128}$", re.ASCII)  # plugin_declaration.go PluginNameRegex
 VERSION = re.compile(r"^\d{1,4}(\.\d{1,4}){2}(-\w{1,16})?$", re.ASCII)  # manifest_entities/version.go
-TAGS = {"search", "image", "videos", "weather", "finance", "design", "travel", "social", "news", "medical",
-        "productivity", "education", "business", "entertainment", "utilities", "agent", "rag", "other", "trigger"}
+TAGS = {
+    "search",
+    "image",
+    "videos",
+    "weather",
+    "finance",
+    "design",
+    "travel",
+    "social",
+    "news",
+    "medical",
+    "productivity",
+    "education",
+    "business",
+    "entertainment",
+    "utilities",
+    "agent",
+    "rag",
+    "other",
+    "trigger",
+}
 ARCHES = {"amd64", "arm64"}
 EXTENSIONS = ("tools", "models", "endpoints", "agent_strategies", "datasources", "triggers")
 STORAGE_BYTES = (1024, 1073741824)  # PluginPermissionStorageRequirement.Size min/max
@@ -34,16 +53,22 @@ def problems(manifest: dict[str, Any]) -> list[str]:
 
     author = str(manifest.get("author") or "")
     if not AUTHOR.match(author):
-        found.append(f"author {author!r}: the daemon accepts only lower-case letters, digits, _ and -, "
-                     "1 to 64 characters (^[a-z0-9_-]{1,64}$)")
+        found.append(
+            f"author {author!r}: the daemon accepts only lower-case letters, digits, _ and -, "
+            "1 to 64 characters (^[a-z0-9_-]{1,64}$)"
+        )
     name = str(manifest.get("name") or "")
     if not NAME.match(name):
-        found.append(f"name {name!r}: the daemon accepts only lower-case letters, digits, _ and -, "
-                     "1 to 128 characters (^[a-z0-9_-]{1,128}$)")
+        found.append(
+            f"name {name!r}: the daemon accepts only lower-case letters, digits, _ and -, "
+            "1 to 128 characters (^[a-z0-9_-]{1,128}$)"
+        )
     for field, value in (("version", manifest.get("version")), ("meta.version", meta.get("version"))):
         if not VERSION.match(str(value or "")):
-            found.append(f"{field} {value!r}: the daemon's packager wants three numbers, e.g. 0.1.0 "
-                         r"(\d{1,4}(\.\d{1,4}){2}(-\w{1,16})?)")
+            found.append(
+                f"{field} {value!r}: the daemon's packager wants three numbers, e.g. 0.1.0 "
+                r"(\d{1,4}(\.\d{1,4}){2}(-\w{1,16})?)"
+            )
     if manifest.get("type") != "plugin":
         found.append("type must be plugin")
     for field in ("label", "description"):
@@ -80,8 +105,12 @@ def problems(manifest: dict[str, Any]) -> list[str]:
 def _extension_problems(plugins: dict[str, Any]) -> list[str]:
     """ManifestValidate: at least one extension; only tools and endpoints may be combined."""
     declared = [kind for kind in EXTENSIONS if plugins.get(kind)]
-    found = [f"plugins.{kind}: {path!r} is over 128 characters" for kind in declared
-             for path in plugins[kind] if len(str(path)) > 128]
+    found = [
+        f"plugins.{kind}: {path!r} is over 128 characters"
+        for kind in declared
+        for path in plugins[kind]
+        if len(str(path)) > 128
+    ]
     if not declared:
         found.append("plugins lists no extension: the daemon wants at least one of " + ", ".join(EXTENSIONS))
     elif len(declared) > 1 and set(declared) != {"tools", "endpoints"}:

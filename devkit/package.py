@@ -22,8 +22,20 @@ from devkit import manifest_rules, plugin_env
 
 # The daemon's MAX_PLUGIN_PACKAGE_SIZE default: the uncompressed size of all files.
 MAX_PACKAGE_BYTES = 52_428_800
-ALWAYS_LEFT_OUT = ["*.difypkg", ".git/", ".venv/", "venv/", "env/", "__pycache__/", "*.pyc", ".pytest_cache/",
-                   ".hypothesis/", ".mypy_cache/", ".ruff_cache/", ".DS_Store"]
+ALWAYS_LEFT_OUT = [
+    "*.difypkg",
+    ".git/",
+    ".venv/",
+    "venv/",
+    "env/",
+    "__pycache__/",
+    "*.pyc",
+    ".pytest_cache/",
+    ".hypothesis/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    ".DS_Store",
+]
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 DEVKIT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,8 +71,10 @@ def check(plugin_dir: Path) -> list[str]:
 
     def need(path: str, what: str) -> bool:
         if path not in files:
-            problems.append(f"{what} {path} is missing from the package" +
-                            (" (left out by .difyignore)" if (plugin_dir / path).exists() else ""))
+            problems.append(
+                f"{what} {path} is missing from the package"
+                + (" (left out by .difyignore)" if (plugin_dir / path).exists() else "")
+            )
             return False
         return True
 
@@ -68,7 +82,7 @@ def check(plugin_dir: Path) -> list[str]:
     try:
         configuration = PluginConfiguration(**manifest)
     except (ValidationError, TypeError) as e:
-        return problems + [f"manifest.yaml is not valid: {_first_error(e)}"]
+        return [*problems, f"manifest.yaml is not valid: {_first_error(e)}"]
     problems += [f"manifest.yaml: {problem}" for problem in manifest_rules.problems(manifest)]
     need(f"_assets/{configuration.icon}", "the icon")
     if configuration.icon_dark:
@@ -120,8 +134,7 @@ def _endpoint_group_sources(plugin_dir: Path, group: str, need, problems: list[s
         EndpointProviderConfiguration(**{**declaration, "endpoints": endpoints})
     except (ValidationError, ValueError, TypeError) as e:
         problems.append(f"{group} is not valid: {_first_error(e)}")
-    return [endpoint.extra.python.source for endpoint in endpoints
-            if need(endpoint.extra.python.source, "the handler")]
+    return [endpoint.extra.python.source for endpoint in endpoints if need(endpoint.extra.python.source, "the handler")]
 
 
 def build(plugin_dir: Path, output: Path | None = None) -> Path:
@@ -152,8 +165,10 @@ def extract(package: Path, into: Path) -> Path:
         root = os.path.normpath(into)
         for info in archive.infolist():
             if info.is_dir():
-                raise PackageError(f"it has a directory entry {info.filename!r} (as `zip -r` writes): the daemon "
-                                   "cannot read it and refuses the package; build it with `python -m devkit package`")
+                raise PackageError(
+                    f"it has a directory entry {info.filename!r} (as `zip -r` writes): the daemon "
+                    "cannot read it and refuses the package; build it with `python -m devkit package`"
+                )
             target = os.path.normpath(root + "/" + posixpath.normpath(info.filename))
             if os.path.commonpath([root, target]) != root:
                 raise PackageError(f"illegal file path in plugin package: {info.filename!r}")
@@ -207,11 +222,18 @@ def _handler_problems(plugin_dir: Path, sources: list[str]) -> list[str]:
     """Load every handler with the SDK's own loader, in a fresh interpreter inside the plugin folder."""
     if not sources:
         return []
-    run = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, *sources], cwd=plugin_dir, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "INSTALL_METHOD": "local"})
+    run = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, *sources],
+        cwd=plugin_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "INSTALL_METHOD": "local"},
+    )
     try:
         problems = json.loads(run.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return [f"the handlers could not be loaded: {run.stderr.strip().splitlines()[-1:]}"]
-    return [p.replace("Multiple subclasses", "more than one Endpoint subclass (imported ones count too)")
-            for p in problems]
+    return [
+        p.replace("Multiple subclasses", "more than one Endpoint subclass (imported ones count too)") for p in problems
+    ]

@@ -35,9 +35,20 @@ PYPROJECT, REQUIREMENTS, UV_LOCK = "pyproject.toml", "requirements.txt", "uv.loc
 VALID_FLAG = Path("dify") / "plugin.json"
 _FORMAT = "1"  # bump when the way environments are made changes, so old ones are not reused
 # buildUVCommandEnv passes these through; we also pass UV_* so a developer can point uv at a mirror.
-_PASSED_THROUGH = ("PATH", "HOME", "UV_INDEX_NEXUS_USERNAME", "UV_INDEX_NEXUS_PASSWORD", "SSL_CERT_FILE",
-                   "REQUESTS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-                   "no_proxy")
+_PASSED_THROUGH = (
+    "PATH",
+    "HOME",
+    "UV_INDEX_NEXUS_USERNAME",
+    "UV_INDEX_NEXUS_PASSWORD",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
 
 
 class PluginEnvError(Exception):
@@ -62,17 +73,27 @@ def dependency_file(plugin_dir: Path) -> str:
 def dependency_problems(plugin_dir: Path, files: set[str]) -> list[str]:
     """What would make the daemon install the wrong dependencies, or none (for `check`)."""
     if PYPROJECT not in files:
-        return [] if REQUIREMENTS in files else [f"the package has neither {REQUIREMENTS} nor {PYPROJECT}: "
-                                                 "the daemon cannot install the plugin's dependencies"]
-    why = (f"the daemon installs the plugin's dependencies from a packaged {PYPROJECT} (uv sync) in preference "
-           f"to {REQUIREMENTS}")
+        return (
+            []
+            if REQUIREMENTS in files
+            else [
+                f"the package has neither {REQUIREMENTS} nor {PYPROJECT}: "
+                "the daemon cannot install the plugin's dependencies"
+            ]
+        )
+    why = (
+        f"the daemon installs the plugin's dependencies from a packaged {PYPROJECT} (uv sync) in preference "
+        f"to {REQUIREMENTS}"
+    )
     try:
         project = tomllib.loads((plugin_dir / PYPROJECT).read_text()).get("project")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         return [f"{PYPROJECT} is not valid TOML ({e}); {why}"]
     if not isinstance(project, dict):
-        return [f"{PYPROJECT} has no [project] table, so uv sync would fail: {why}. If it only configures "
-                f"tools, add it to .difyignore"]
+        return [
+            f"{PYPROJECT} has no [project] table, so uv sync would fail: {why}. If it only configures "
+            f"tools, add it to .difyignore"
+        ]
     declared = _names(project.get("dependencies") or [])
     problems = []
     if "dify-plugin" not in declared:
@@ -80,8 +101,10 @@ def dependency_problems(plugin_dir: Path, files: set[str]) -> list[str]:
     if REQUIREMENTS in files:
         missing = sorted(_names(_requirement_lines(plugin_dir / REQUIREMENTS)) - declared)
         if missing:
-            problems.append(f"{REQUIREMENTS} lists {', '.join(missing)} but {PYPROJECT} does not; {why}, "
-                            f"so {REQUIREMENTS} is ignored")
+            problems.append(
+                f"{REQUIREMENTS} lists {', '.join(missing)} but {PYPROJECT} does not; {why}, "
+                f"so {REQUIREMENTS} is ignored"
+            )
     return problems
 
 
@@ -120,16 +143,21 @@ def _find_uv() -> str:
     try:
         from uv import find_uv_bin
     except ImportError as e:
-        raise PluginEnvError("uv is not installed in the dev kit's environment (it is in requirements-dev.txt: "
-                             "run make setup)") from e
+        raise PluginEnvError(
+            "uv is not installed in the dev kit's environment (it is in requirements-dev.txt: run make setup)"
+        ) from e
     return find_uv_bin()
 
 
 def _run(command: list[str], plugin_dir: Path, env: Path, what: str) -> None:
     environment = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
     environment |= {key: value for key, value in os.environ.items() if key.startswith("UV_")}
-    environment |= {"VIRTUAL_ENV": str(env), "UV_PROJECT_ENVIRONMENT": str(env),
-                    "UV_CACHE_DIR": str(cache_root() / "uv"), "UV_PYTHON_DOWNLOADS": "never"}
+    environment |= {
+        "VIRTUAL_ENV": str(env),
+        "UV_PROJECT_ENVIRONMENT": str(env),
+        "UV_CACHE_DIR": str(cache_root() / "uv"),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
     try:
         run = subprocess.run(command, cwd=plugin_dir, env=environment, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired as e:

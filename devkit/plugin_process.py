@@ -8,6 +8,7 @@ for all three and lives here.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -62,9 +63,16 @@ class Transport(Protocol):
 class PluginProcess:
     """Starts the plugin, routes its messages to sessions, answers reverse invocations, restarts it."""
 
-    def __init__(self, plugin_dir: Path, host: Host, env: dict[str, str] | None = None,
-                 echo: Callable[[str], None] = print, python: str | None = None, transport: Transport | None = None,
-                 run_plugin: bool = True):
+    def __init__(
+        self,
+        plugin_dir: Path,
+        host: Host,
+        env: dict[str, str] | None = None,
+        echo: Callable[[str], None] = print,
+        python: str | None = None,
+        transport: Transport | None = None,
+        run_plugin: bool = True,
+    ):
         self.plugin_dir = plugin_dir
         self.python = python or sys.executable  # a served package runs in its own environment (plugin_env.py)
         self.host = host
@@ -96,8 +104,14 @@ class PluginProcess:
             for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
                 env.pop(name, None)
         self.proc = proc = subprocess.Popen(
-            [self.python, "-m", self._entrypoint()], cwd=self.plugin_dir, env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+            [self.python, "-m", self._entrypoint()],
+            cwd=self.plugin_dir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+        )
         self.transport.attach(self, proc)
         self._stderr_reader = gevent.spawn(self._read_stderr, proc.stderr)
         gevent.spawn(self._watch, proc)
@@ -106,8 +120,9 @@ class PluginProcess:
             if proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 self._stderr_reader.join(timeout=2)  # echo all of its stderr before saying why
-                raise PluginDied(f"the plugin did not start (exit code {proc.poll()}): "
-                                 f"{self._last_stderr or 'see its output above'}")
+                raise PluginDied(
+                    f"the plugin did not start (exit code {proc.poll()}): {self._last_stderr or 'see its output above'}"
+                )
             gevent.sleep(0.05)
         self._ready_proc = proc
 
@@ -126,8 +141,9 @@ class PluginProcess:
     def set_manifest(self, manifest: dict) -> None:
         """The declaration the daemon knows; its permissions gate reverse invocations."""
         self.manifest = manifest
-        self.host = Host.for_manifest(self.host.apps, self.host.storage, manifest, self.host.files,
-                                      self.host.app_stream_seconds)
+        self.host = Host.for_manifest(
+            self.host.apps, self.host.storage, manifest, self.host.files, self.host.app_stream_seconds
+        )
 
     def _entrypoint(self) -> str:
         return str(((self.manifest.get("meta") or {}).get("runner") or {}).get("entrypoint") or "main")
@@ -232,10 +248,8 @@ class PluginProcess:
 
 
 def _quietly(reply: Reply, line: bytes) -> None:
-    try:
+    with contextlib.suppress(OSError, PluginDied):
         reply(line)
-    except (OSError, PluginDied):
-        pass
 
 
 def _die_with_parent() -> None:

@@ -15,8 +15,14 @@ from urllib.parse import quote, quote_plus, unquote_to_bytes
 MAX_BODY_BYTES = 10 * 1024 * 1024  # copyRequest: io.LimitReader(req.Body, 10 MiB), the rest dropped
 DEFAULT_USER_AGENT = "Go-http-client/1.1"  # request.go's defaultUserAgent
 # copyRequest deletes these "ip traces" (Header.Del canonicalizes, so any spelling goes).
-DELETED = {"X-Forwarded-For", "X-Real-Ip", "X-Forwarded", "X-Original-Forwarded-For", "X-Original-Url",
-           "X-Original-Host"}
+DELETED = {
+    "X-Forwarded-For",
+    "X-Real-Ip",
+    "X-Forwarded",
+    "X-Original-Forwarded-For",
+    "X-Original-Url",
+    "X-Original-Host",
+}
 # Request.write writes these itself, not from the header map (reqWriteExcludeHeader).
 WRITTEN_APART = {"Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer"}
 # transferWriter probes the body of these and sends none when it is empty (requestMethodUsuallyLacksBody).
@@ -95,8 +101,7 @@ def encode_query(query: str) -> str:
         if _VALID_ESCAPES.search(key) or _VALID_ESCAPES.search(value):
             continue  # QueryUnescape failed: the pair is dropped
         values.setdefault(_unescape(key), []).append(_unescape(value))
-    return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}"
-                    for k in sorted(values) for v in values[k])
+    return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k in sorted(values) for v in values[k])
 
 
 def canonical_key(name: str) -> str:
@@ -109,7 +114,7 @@ def canonical_key(name: str) -> str:
 def valid_header(name: str, value: str) -> bool:
     """textproto.readMIMEHeader's checks, which Go's server applies before any handler: the name a
     token, no control character but tab in the value (validHeaderValueByte)."""
-    return bool(_TOKEN.match(name)) and not any(c < " " and c != "\t" or c == "\x7f" for c in value)
+    return bool(_TOKEN.match(name)) and not any((c < " " and c != "\t") or c == "\x7f" for c in value)
 
 
 def _unescape(text: str) -> bytes:

@@ -26,8 +26,16 @@ def build_apps(config: Config, files: FileStore):
     return DemoApps(token_delay=config.token_delay_ms / 1000, files=files, completion_works=config.completion_works)
 
 
-def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | None = None, echo=print,
-          python: str | None = None, runtime: str = "local", wait_for_plugin: bool = False):
+def start(
+    plugin_dir: Path,
+    config: Config,
+    port: int,
+    env: dict[str, str] | None = None,
+    echo=print,
+    python: str | None = None,
+    runtime: str = "local",
+    wait_for_plugin: bool = False,
+):
     """Start the HTTP server and the plugin (with `python`, default this interpreter) in one of the daemon's
     runtimes; returns (plugin, server, apps)."""
     files = FileStore()
@@ -40,10 +48,18 @@ def start(plugin_dir: Path, config: Config, port: int, env: dict[str, str] | Non
         config.settings.setdefault("openai_input_variable", "text")
     transport = {"local": LocalTransport, "remote": RemoteTransport, "serverless": ServerlessTransport}[runtime]()
     host = Host(apps, Storage(config.storage_path), files=files, app_stream_seconds=config.app_stream_seconds)
-    plugin = PluginProcess(plugin_dir, host, env=env, echo=echo, python=python, transport=transport,
-                           run_plugin=not wait_for_plugin)
-    relay = Relay(plugin, config.hook_id, config.settings, files=files, echo=echo,
-                  first_chunk_timeout=config.first_chunk_seconds, total_timeout=config.total_seconds)
+    plugin = PluginProcess(
+        plugin_dir, host, env=env, echo=echo, python=python, transport=transport, run_plugin=not wait_for_plugin
+    )
+    relay = Relay(
+        plugin,
+        config.hook_id,
+        config.settings,
+        files=files,
+        echo=echo,
+        first_chunk_timeout=config.first_chunk_seconds,
+        total_timeout=config.total_seconds,
+    )
     app = transport.route_transactions(relay) if isinstance(transport, ServerlessTransport) else relay
     # First: a serverless plugin is told this address to call back.
     server = serve(app, port, send_buffer=config.send_buffer_bytes, idle_timeout=config.idle_seconds)

@@ -14,14 +14,39 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 ROUTES = {  # route choice -> the endpoint module that serves it
-    "chat": "chat_messages", "workflow": "workflows_run", "completion": "completion_messages",
-    "run": "run", "parameters": "parameters", "duck": "duck",
+    "chat": "chat_messages",
+    "workflow": "workflows_run",
+    "completion": "completion_messages",
+    "run": "run",
+    "parameters": "parameters",
+    "duck": "duck",
 }
 ALWAYS = ["health", "fallback"]
-COPIED = ["main.py", "requirements.txt", "requirements-dev.txt", "Makefile", "pytest.ini", ".python-version",
-          ".difyignore", ".env.example", ".gitignore", ".ci/run", "duck", "devkit"]
-COPIED_TESTS = ["conftest.py", "test_settings.py", "test_auth.py", "test_models.py", "test_encoders.py",
-                "test_responses.py", "test_streaming.py", "test_invoke.py", "test_manifest.py"]
+COPIED = [
+    "main.py",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "Makefile",
+    "pytest.ini",
+    ".python-version",
+    ".difyignore",
+    ".env.example",
+    ".gitignore",
+    ".ci/run",
+    "duck",
+    "devkit",
+]
+COPIED_TESTS = [
+    "conftest.py",
+    "test_settings.py",
+    "test_auth.py",
+    "test_models.py",
+    "test_encoders.py",
+    "test_responses.py",
+    "test_streaming.py",
+    "test_invoke.py",
+    "test_manifest.py",
+]
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _ENDPOINT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -58,8 +83,9 @@ def new_plugin(name: str, into: Path, routes: list[str], author: str = "me", des
     _write_group(target, name, modules)
     _write_manifest(target, name, author, title, description)
     _write_icon(target, title)
-    (target / "PRIVACY.md").write_text(f"# Privacy\n\n{title} stores no personal data of the callers it serves "
-                                       "beyond what its routes document.\n")
+    (target / "PRIVACY.md").write_text(
+        f"# Privacy\n\n{title} stores no personal data of the callers it serves beyond what its routes document.\n"
+    )
     (target / "README.md").write_text(_readme(name, title, description, routes))
     (target / "tests" / "test_routes.py").write_text(_route_tests(routes))
     return target
@@ -76,8 +102,11 @@ def add_endpoint(plugin_dir: Path, name: str, method: str, path: str) -> list[Pa
         raise ScaffoldError(f"{path!r} is not a route path; it starts with '/', e.g. /hello/<name>")
     manifest = yaml.safe_load((plugin_dir / "manifest.yaml").read_text())
     group = plugin_dir / manifest["plugins"]["endpoints"][0]
-    created = [plugin_dir / "endpoints" / f"{name}.yaml", plugin_dir / "endpoints" / f"{name}.py",
-               plugin_dir / "tests" / f"test_{name}.py"]
+    created = [
+        plugin_dir / "endpoints" / f"{name}.yaml",
+        plugin_dir / "endpoints" / f"{name}.py",
+        plugin_dir / "tests" / f"test_{name}.py",
+    ]
     existing = [str(p) for p in created if p.exists()]
     if existing:
         raise ScaffoldError(f"already exists: {', '.join(existing)}")
@@ -105,14 +134,20 @@ def _write_group(target: Path, name: str, modules: list[str]) -> None:
     specs = sorted(_spec_files(target), key=lambda s: "fallback" in s)  # the catch-all last, for readers
     (target / "provider").mkdir()
     (target / "provider" / f"{name}.yaml").write_text(
-        yaml.safe_dump({"settings": settings, "endpoints": specs}, allow_unicode=True, sort_keys=False))
+        yaml.safe_dump({"settings": settings, "endpoints": specs}, allow_unicode=True, sort_keys=False)
+    )
 
 
 def _write_manifest(target: Path, name: str, author: str, title: str, description: str) -> None:
     manifest = yaml.safe_load((TEMPLATE / "manifest.yaml").read_text())
     languages = ("en_US", "zh_Hans", "ja_JP", "pt_BR")
-    manifest.update(name=name, author=re.sub(r"[^a-z0-9_-]", "-", author.lower())[:64] or "me", version="0.0.1",
-                    label={lang: title for lang in languages}, description={lang: description for lang in languages})
+    manifest.update(
+        name=name,
+        author=re.sub(r"[^a-z0-9_-]", "-", author.lower())[:64] or "me",
+        version="0.0.1",
+        label={lang: title for lang in languages},
+        description={lang: description for lang in languages},
+    )
     manifest["plugins"]["endpoints"] = [f"provider/{name}.yaml"]
     (target / "manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False))
 
@@ -123,7 +158,8 @@ def _write_icon(target: Path, title: str) -> None:
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">'
         '<rect width="64" height="64" rx="14" fill="#6b7280"/>'
         f'<text x="32" y="42" font-size="30" text-anchor="middle" fill="#fff" font-family="sans-serif">'
-        f"{title[:1]}</text></svg>\n")
+        f"{title[:1]}</text></svg>\n"
+    )
 
 
 def _register(group: Path, spec: str) -> None:
@@ -189,26 +225,37 @@ def test_{name}_needs_the_key(call):
 def _route_tests(routes: list[str]) -> str:
     checks = {
         "chat": ('"POST", "/apps/demo-chat/chat-messages", {"query": "hi", "response_mode": "blocking"}', "answer"),
-        "workflow": ('"POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "hi"}, '
-                     '"response_mode": "blocking"}', "data"),
-        "completion": ('"POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "hi"}, '
-                       '"response_mode": "blocking"}', "answer"),
+        "workflow": (
+            '"POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "hi"}, "response_mode": "blocking"}',
+            "data",
+        ),
+        "completion": (
+            '"POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "hi"}, '
+            '"response_mode": "blocking"}',
+            "answer",
+        ),
         "run": ('"POST", "/apps/demo-chat/run", {"query": "hi", "response_mode": "blocking"}', "answer"),
         "parameters": ('"GET", "/apps/demo-chat/parameters"', "user_input_form"),
     }
     body = '"""The routes this plugin started with, through the SDK\'s real dispatch path."""\n\nimport json\n\n\n'
-    body += ('def test_health(call):\n    reply = call("GET", "/health")\n'
-             '    assert reply.status == 200 and json.loads(reply.body)["status"] == "ok"\n\n\n'
-             'def test_unknown_route_is_json_404(call):\n    reply = call("GET", "/nothing")\n'
-             '    assert reply.status == 404 and json.loads(reply.body)["code"] == "not_found"\n')
+    body += (
+        'def test_health(call):\n    reply = call("GET", "/health")\n'
+        '    assert reply.status == 200 and json.loads(reply.body)["status"] == "ok"\n\n\n'
+        'def test_unknown_route_is_json_404(call):\n    reply = call("GET", "/nothing")\n'
+        '    assert reply.status == 404 and json.loads(reply.body)["code"] == "not_found"\n'
+    )
     for route in routes:
         if route == "duck":
-            body += ('\n\ndef test_duck(call):\n    reply = call("GET", "/duck/demo-chat?query=hi")\n'
-                     '    assert reply.status == 200 and reply.body.startswith(b"Hi there!")\n')
+            body += (
+                '\n\ndef test_duck(call):\n    reply = call("GET", "/duck/demo-chat?query=hi")\n'
+                '    assert reply.status == 200 and reply.body.startswith(b"Hi there!")\n'
+            )
         else:
             request, key = checks[route]
-            body += (f"\n\ndef test_{route}(call):\n    reply = call({request})\n"
-                     f'    assert reply.status == 200 and "{key}" in json.loads(reply.body)\n')
+            body += (
+                f"\n\ndef test_{route}(call):\n    reply = call({request})\n"
+                f'    assert reply.status == 200 and "{key}" in json.loads(reply.body)\n'
+            )
     return body
 
 

@@ -48,8 +48,10 @@ class Relay:
         if self.files is not None and path.startswith(UPLOAD_PREFIX):
             status, body = self.files.receive(environ)  # Dify's API answers these, not the daemon
             data = json.dumps(body).encode()
-            start_response(f"{status} {_reason(status)}",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            start_response(
+                f"{status} {_reason(status)}",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            )
             return [data]
         if not path.startswith("/e/") or method not in ROUTED_METHODS or path == "/e/":
             return _json(start_response, 404, envelopes.ROUTE_NOT_FOUND)
@@ -62,7 +64,7 @@ class Relay:
             # a bare plain-text "400 Bad Request" (net/http server.go, conn.serve).
             start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"400 Bad Request"]
-        raw = self._raw_request(environ, path[len(prefix):] or "/")
+        raw = self._raw_request(environ, path[len(prefix) :] or "/")
         label = f"{method} {path}"
         try:
             session_id, queue = self.plugin.open_session(self.endpoint_id, raw, self.settings)
@@ -78,11 +80,19 @@ class Relay:
     def _raw_request(self, environ, path: str) -> bytes:
         body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
-            log.warning("!!! request body over 10 MiB: the Dify daemon silently truncates it to 10 MiB; "
-                        "so does the local runtime")
+            log.warning(
+                "!!! request body over 10 MiB: the Dify daemon silently truncates it to 10 MiB; "
+                "so does the local runtime"
+            )
             body = body[:MAX_BODY_BYTES]
-        incoming = Incoming(environ["REQUEST_METHOD"], path.encode("latin-1"), environ.get("QUERY_STRING", ""),
-                            environ[RAW_HEADERS], body, http10=environ.get("SERVER_PROTOCOL") == "HTTP/1.0")
+        incoming = Incoming(
+            environ["REQUEST_METHOD"],
+            path.encode("latin-1"),
+            environ.get("QUERY_STRING", ""),
+            environ[RAW_HEADERS],
+            body,
+            http10=environ.get("SERVER_PROTOCOL") == "HTTP/1.0",
+        )
         return copy_request(incoming, self.hook_id)
 
     def _respond(self, session_id, queue, start_response, label, started, sender=None):
@@ -104,16 +114,24 @@ class Relay:
                 self.plugin.close_session(session_id)
                 if kind == "timeout":
                     status, body = 504, FIRST_CHUNK_TIMEOUT
-                    log.warning("!!! %s: no body chunk after %.0f s; the Dify daemon has no such limit and would "
-                                "keep the request open while the client waits (dev kit limit: first_chunk_seconds)",
-                                label, self.first_chunk_timeout)
+                    log.warning(
+                        "!!! %s: no body chunk after %.0f s; the Dify daemon has no such limit and would "
+                        "keep the request open while the client waits (dev kit limit: first_chunk_seconds)",
+                        label,
+                        self.first_chunk_timeout,
+                    )
                 else:  # the plugin's session error: service.Endpoint answers 500 with its text
                     status, body = 500, envelopes.internal_server_error(envelopes.plugin_error_text(data))
                 self._log(label, status, started, started, 0, 0)
                 return _json(start_response, status, body)
         if sender and time.perf_counter() - started > webhooks.PATIENCE_SECONDS[sender]:
-            log.warning("!!! %s: answered after %.1f s; %s gives up after %d s, counts the delivery as failed and "
-                        "retries it", label, time.perf_counter() - started, sender, webhooks.PATIENCE_SECONDS[sender])
+            log.warning(
+                "!!! %s: answered after %.1f s; %s gives up after %d s, counts the delivery as failed and retries it",
+                label,
+                time.perf_counter() - started,
+                sender,
+                webhooks.PATIENCE_SECONDS[sender],
+            )
         body = BodyQueue(label)
         if first:
             body.put(first)
@@ -156,14 +174,21 @@ class Relay:
                         yield item
                     continue
                 if item is None:
-                    log.warning("!!! %s: killed by timeout after %.0f s of streaming, as the daemon does "
-                                "(PLUGIN_MAX_EXECUTION_TIMEOUT)", label, self.total_timeout)
+                    log.warning(
+                        "!!! %s: killed by timeout after %.0f s of streaming, as the daemon does "
+                        "(PLUGIN_MAX_EXECUTION_TIMEOUT)",
+                        label,
+                        self.total_timeout,
+                    )
                     if send:
                         yield envelopes.go_json(envelopes.KILLED_BY_TIMEOUT)
                 elif item[1] is not None and send:
                     # service.Endpoint writes the error's text after the bytes already sent.
-                    log.warning("!!! %s failed after streaming started; the daemon appends the plugin's error "
-                                "to the body: %s", label, envelopes.plugin_error_text(item[1])[:300])
+                    log.warning(
+                        "!!! %s failed after streaming started; the daemon appends the plugin's error to the body: %s",
+                        label,
+                        envelopes.plugin_error_text(item[1])[:300],
+                    )
                     yield envelopes.plugin_error_text(item[1]).encode()
                 return
         finally:
@@ -171,8 +196,13 @@ class Relay:
                 pump.kill(block=False)
             self.plugin.close_session(session_id)
             if body.dropped:
-                log.warning("!!! %s: %d chunks (%d bytes) were dropped because the client read too slowly; "
-                            "Dify would have lost them silently", label, body.dropped, body.dropped_bytes)
+                log.warning(
+                    "!!! %s: %d chunks (%d bytes) were dropped because the client read too slowly; "
+                    "Dify would have lost them silently",
+                    label,
+                    body.dropped,
+                    body.dropped_bytes,
+                )
             self._log(label, status, started, ttfb, chunks, body.dropped)
 
     def _next(self, queue, timeout: float) -> tuple[str, object]:
@@ -183,21 +213,29 @@ class Relay:
 
     def _log(self, label, status, started, ttfb, chunks, dropped) -> None:
         now = time.perf_counter()
-        self.echo(f"{label} {status} ttfb={1000 * (ttfb - started):.1f}ms total={1000 * (now - started):.1f}ms "
-                  f"chunks={chunks}" + (f" dropped={dropped}" if dropped else ""))
+        self.echo(
+            f"{label} {status} ttfb={1000 * (ttfb - started):.1f}ms total={1000 * (now - started):.1f}ms "
+            f"chunks={chunks}" + (f" dropped={dropped}" if dropped else "")
+        )
 
 
-FIRST_CHUNK_TIMEOUT = {"code": "timeout", "message": "The plugin sent no body chunk in time (a dev kit limit: "
-                       "the Dify daemon would wait as long as the client does)."}
+FIRST_CHUNK_TIMEOUT = {
+    "code": "timeout",
+    "message": "The plugin sent no body chunk in time (a dev kit limit: "
+    "the Dify daemon would wait as long as the client does).",
+}
 
 
 def _warn_plugin_died(label: str, reason: object, streaming: bool) -> None:
     # notifier_lifecycle.go's OnInstanceShutdown only marks the instance; open sessions are not failed.
-    then = ("ends it with 'killed by timeout' after PLUGIN_MAX_EXECUTION_TIMEOUT; so does the local runtime"
-            if streaming else "keeps it open as long as the client waits; the local runtime waits up to its "
-            "first_chunk_seconds")
-    log.warning("!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s.",
-                label, reason, then)
+    then = (
+        "ends it with 'killed by timeout' after PLUGIN_MAX_EXECUTION_TIMEOUT; so does the local runtime"
+        if streaming
+        else "keeps it open as long as the client waits; the local runtime waits up to its first_chunk_seconds"
+    )
+    log.warning(
+        "!!! %s: the plugin died (%s). The Dify daemon does not tell open requests: it %s.", label, reason, then
+    )
 
 
 def _redirect(start_response, method: str, location: str, query: str) -> list[bytes]:
@@ -214,8 +252,9 @@ def _redirect(start_response, method: str, location: str, query: str) -> list[by
 
 def _json(start_response, status: int, body: dict) -> list[bytes]:
     data = envelopes.go_json(body)  # gin's ctx.JSON
-    start_response(f"{status} {_reason(status)}",
-                   [("Content-Type", envelopes.CONTENT_TYPE), ("Content-Length", str(len(data)))])
+    start_response(
+        f"{status} {_reason(status)}", [("Content-Type", envelopes.CONTENT_TYPE), ("Content-Length", str(len(data)))]
+    )
     return [data]
 
 
@@ -269,8 +308,15 @@ class _Server(WSGIServer):
 
 def serve(relay: Relay, port: int, send_buffer: int = 65536, idle_timeout: float = 60.0):
     """Start a gevent WSGI server on loopback; returns it (call .stop() to end)."""
-    server = _Server(("127.0.0.1", port), relay, log=None, error_log=log, handler_class=_Handler,
-                     send_buffer=send_buffer, idle_timeout=idle_timeout)
+    server = _Server(
+        ("127.0.0.1", port),
+        relay,
+        log=None,
+        error_log=log,
+        handler_class=_Handler,
+        send_buffer=send_buffer,
+        idle_timeout=idle_timeout,
+    )
     server.start()
     gevent.sleep(0)
     return server

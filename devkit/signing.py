@@ -35,8 +35,7 @@ CATEGORIES = ("langgenius", "partner", "community")  # decoder/entities.go Autho
 
 # A PEM block as Go's encoding/pem.Decode finds it: the BEGIN line at the start or after a newline,
 # the END line naming the same type, only blanks after it on its line.
-_PEM_BLOCK = re.compile(rb"(?:\A|\n)-----BEGIN ([^\n]*?)-----[ \t\r]*\n(.*?)\n?-----END \1-----[ \t\r]*(?:\n|\Z)",
-                        re.S)
+_PEM_BLOCK = re.compile(rb"(?:\A|\n)-----BEGIN ([^\n]*?)-----[ \t\r]*\n(.*?)\n?-----END \1-----[ \t\r]*(?:\n|\Z)", re.S)
 
 
 class SignatureError(Exception):
@@ -49,15 +48,18 @@ def generate_key_pair(private_path: Path) -> Path:
     The private key goes to `private_path` (mode 0600); the public one beside it, `private` in the
     name replaced by `public` (or `.public.pem` appended)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                               serialization.PrivateFormat.TraditionalOpenSSL,  # = PKCS#1
-                                               serialization.NoEncryption()))
+    private_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,  # = PKCS#1
+            serialization.NoEncryption(),
+        )
+    )
     private_path.chmod(0o600)
     public_path = private_path.with_name(private_path.name.replace("private", "public"))
     if public_path == private_path:
         public_path = private_path.with_name(private_path.name + ".public.pem")
-    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                          serialization.PublicFormat.PKCS1))
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))
     return public_path
 
 
@@ -101,8 +103,9 @@ def sign(package: Path, private_key: Path, category: str = "community", output: 
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
-        archive.comment = json.dumps({"signature": base64.b64encode(signature).decode(), "time": created},
-                                     separators=(",", ":")).encode()
+        archive.comment = json.dumps(
+            {"signature": base64.b64encode(signature).decode(), "time": created}, separators=(",", ":")
+        ).encode()
     output.write_bytes(buffer.getvalue())
     return output
 
@@ -119,8 +122,9 @@ def verify(package: Path, public_keys: list[Path]) -> dict:
         try:
             keys.append(load_public_key(path.read_bytes()))
         except OSError as e:
-            raise SignatureError(f"cannot read the public key {path}: {e.strerror}; the daemon then treats "
-                                 "every package as unverified") from e
+            raise SignatureError(
+                f"cannot read the public key {path}: {e.strerror}; the daemon then treats every package as unverified"
+            ) from e
         except SignatureError as e:
             raise SignatureError(f"{path}: {e}; the daemon then treats every package as unverified") from e
     if not keys:
@@ -133,10 +137,13 @@ def verify(package: Path, public_keys: list[Path]) -> dict:
             key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             continue
-        return {"time": datetime.fromtimestamp(created, UTC),
-                "authorized_category": (verification or {}).get("authorized_category")}
-    raise SignatureError("the signature does not match: the package was changed after signing, or was "
-                         "signed with another key")
+        return {
+            "time": datetime.fromtimestamp(created, UTC),
+            "authorized_category": (verification or {}).get("authorized_category"),
+        }
+    raise SignatureError(
+        "the signature does not match: the package was changed after signing, or was signed with another key"
+    )
 
 
 def _pkcs1_block(data: bytes, expected: str, kind: str) -> bytes:
@@ -144,12 +151,15 @@ def _pkcs1_block(data: bytes, expected: str, kind: str) -> bytes:
     match = _PEM_BLOCK.search(data)
     if not match or match.group(1).decode(errors="replace") != expected:
         found = f' (found "{match.group(1).decode(errors="replace")}")' if match else ""
-        raise SignatureError(f'not a PKCS#1 {kind} key: the daemon loads only a PEM "{expected}" block{found}. '
-                             "Make keys with `python -m devkit keygen`, or convert with `openssl rsa "
-                             f"{'-pubin -RSAPublicKey_out ' if kind == 'public' else '-traditional '}-in KEY -out NEW`")
-    if data[match.end():]:
-        raise SignatureError("extra data after the PEM block (the daemon refuses it: one key per file, "
-                             "nothing after its END line)")
+        raise SignatureError(
+            f'not a PKCS#1 {kind} key: the daemon loads only a PEM "{expected}" block{found}. '
+            "Make keys with `python -m devkit keygen`, or convert with `openssl rsa "
+            f"{'-pubin -RSAPublicKey_out ' if kind == 'public' else '-traditional '}-in KEY -out NEW`"
+        )
+    if data[match.end() :]:
+        raise SignatureError(
+            "extra data after the PEM block (the daemon refuses it: one key per file, nothing after its END line)"
+        )
     body = re.sub(rb"[ \t\r]", b"", match.group(2))
     try:
         base64.b64decode(body.replace(b"\n", b""), validate=True)
@@ -173,8 +183,10 @@ def _entries(package: Path) -> list[tuple[str, bytes]]:
             entries = []
             for info in archive.infolist():
                 if info.is_dir():  # ReadFile on a directory entry fails in the daemon
-                    raise SignatureError(f"the package has a directory entry {info.filename!r}: the daemon cannot "
-                                         "read it, so it cannot check the signature (build with devkit package)")
+                    raise SignatureError(
+                        f"the package has a directory entry {info.filename!r}: the daemon cannot "
+                        "read it, so it cannot check the signature (build with devkit package)"
+                    )
                 entries.append((info.filename, archive.read(info)))
             if "manifest.yaml" not in archive.namelist():  # NewZipPluginDecoder reads the manifest first
                 raise SignatureError("the package has no manifest.yaml: the daemon does not open it")
@@ -212,8 +224,9 @@ def _signature_fields(package: Path) -> tuple[bytes, int, dict | None]:
                 verification = json.loads(archive.read(VERIFICATION_FILE))
             except ValueError as e:
                 raise SignatureError(f"{VERIFICATION_FILE} is not JSON: {e}") from e
-            if verification is not None and (not isinstance(verification, dict) or not isinstance(
-                    verification.get("authorized_category", ""), str)):
+            if verification is not None and (
+                not isinstance(verification, dict) or not isinstance(verification.get("authorized_category", ""), str)
+            ):
                 raise SignatureError(f'{VERIFICATION_FILE} is not a JSON object with a string "authorized_category"')
     try:
         decoded = base64.b64decode(signature.replace("\r", "").replace("\n", ""), validate=True)

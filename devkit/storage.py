@@ -50,9 +50,11 @@ class Storage:
             # genericDispatchTask (task.go) validates the request struct: `Opt` storage_opt, `Key` required.
             field = "Key" if op in ("get", "set", "del", "exist") else "Opt"
             tag = "required" if field == "Key" or not op else "storage_opt"
-            raise InvocationError("unmarshal backwards invoke request failed: error validating struct: "
-                                  f"Key: 'InvokeStorageRequest.{field}' Error:Field validation for '{field}' "
-                                  f"failed on the '{tag}' tag")
+            raise InvocationError(
+                "unmarshal backwards invoke request failed: error validating struct: "
+                f"Key: 'InvokeStorageRequest.{field}' Error:Field validation for '{field}' "
+                f"failed on the '{tag}' tag"
+            )
         if op == "get":
             try:
                 return {"data": self._load(key).hex()}
@@ -119,8 +121,9 @@ class Storage:
 
     def _write(self) -> None:
         if self.path:
-            self.path.write_text(json.dumps({"values": {k: v.hex() for k, v in self.values.items()},
-                                             "accounted": self.accounted}))
+            self.path.write_text(
+                json.dumps({"values": {k: v.hex() for k, v in self.values.items()}, "accounted": self.accounted})
+            )
 
 
 def _check_key(key: str, failure: str) -> None:

@@ -69,10 +69,13 @@ class LocalTransport:
             for line in split_lines(chunks, protocol.MAX_LINE_BYTES):
                 self._on_line(plugin, line)
         except LineTooLong:
-            log.warning("!!! the plugin wrote a stdout line of %d bytes or more: the Dify daemon kills a plugin "
-                        "that does this, whatever the line carries. Send large bodies as several chunks of at most "
-                        "~2.5 MiB (hex doubles them) and keep app inputs well under 5 MiB. "
-                        "Killing the plugin as the daemon would.", protocol.MAX_LINE_BYTES)
+            log.warning(
+                "!!! the plugin wrote a stdout line of %d bytes or more: the Dify daemon kills a plugin "
+                "that does this, whatever the line carries. Send large bodies as several chunks of at most "
+                "~2.5 MiB (hex doubles them) and keep app inputs well under 5 MiB. "
+                "Killing the plugin as the daemon would.",
+                protocol.MAX_LINE_BYTES,
+            )
             proc.kill()
 
     def _on_line(self, plugin: PluginProcess, line: bytes) -> None:

@@ -42,10 +42,13 @@ IDLE_SECONDS = 60  # lifetime.go HeartbeatMonitor: a 60 s ticker closes a connec
 MAX_ASSET_BYTES = 50 * 1024 * 1024  # handleAssetsTransfer: "allows at most 50MB assets"
 CONNECTION_CLOSED = {"message": "Connection closed unexpectedly", "error_type": "ConnectionClosedError", "args": {}}
 DECLARATIONS = {  # register type: (declaration key, the name in the daemon's messages)
-    "tool_declaration": ("tool", "tools"), "model_declaration": ("model", "models"),
+    "tool_declaration": ("tool", "tools"),
+    "model_declaration": ("model", "models"),
     "endpoint_declaration": ("endpoint", "endpoints"),
     "agent_strategy_declaration": ("agent_strategy", "agent strategies"),
-    "datasource_declaration": ("datasource", "datasources"), "trigger_declaration": ("trigger", "triggers")}
+    "datasource_declaration": ("datasource", "datasources"),
+    "trigger_declaration": ("trigger", "triggers"),
+}
 
 
 @dataclass(eq=False)
@@ -86,8 +89,13 @@ class Connection:
 class RemoteTransport:
     install_method = "remote"
 
-    def __init__(self, port: int = 0, key: str | None = None, idle_seconds: float = IDLE_SECONDS,
-                 handshake_seconds: float = HANDSHAKE_SECONDS):
+    def __init__(
+        self,
+        port: int = 0,
+        key: str | None = None,
+        idle_seconds: float = IDLE_SECONDS,
+        handshake_seconds: float = HANDSHAKE_SECONDS,
+    ):
         self.key = key or str(uuid.uuid4())  # the daemon hands out a key per workspace
         self.idle_seconds = idle_seconds
         self.handshake_seconds = handshake_seconds
@@ -99,8 +107,11 @@ class RemoteTransport:
 
     def env(self) -> dict[str, str]:
         # The SDK's DifyPluginEnv names (config/config.py); its .env template sets INSTALL_METHOD=remote.
-        return {"INSTALL_METHOD": "remote", "REMOTE_INSTALL_URL": f"127.0.0.1:{self.port}",
-                "REMOTE_INSTALL_KEY": self.key}
+        return {
+            "INSTALL_METHOD": "remote",
+            "REMOTE_INSTALL_URL": f"127.0.0.1:{self.port}",
+            "REMOTE_INSTALL_KEY": self.key,
+        }
 
     def attach(self, plugin: PluginProcess, proc: subprocess.Popen | None) -> None:
         self.plugin = plugin
@@ -154,16 +165,19 @@ class RemoteTransport:
 
     def _handshake_deadline(self, connection: Connection) -> None:
         if not connection.handshake:
-            log.warning("!!! a plugin connected but sent no valid handshake within %d s: closed, as the daemon "
-                        "does", self.handshake_seconds)
+            log.warning(
+                "!!! a plugin connected but sent no valid handshake within %d s: closed, as the daemon does",
+                self.handshake_seconds,
+            )
             connection.close()
 
     def _watch_idle(self, connection: Connection) -> None:
         while not connection.closed:
             gevent.sleep(self.idle_seconds)
             if time.monotonic() - connection.last_active > self.idle_seconds:
-                log.warning("!!! no heartbeat from the plugin for %d s: the daemon closes the connection",
-                            self.idle_seconds)
+                log.warning(
+                    "!!! no heartbeat from the plugin for %d s: the daemon closes the connection", self.idle_seconds
+                )
                 connection.close()
 
     def _disconnected(self, connection: Connection) -> None:
@@ -235,8 +249,10 @@ class RemoteTransport:
 
     def _asset_chunk(self, connection: Connection, data: object) -> str | None:
         if not isinstance(data, dict) or not data.get("filename") or not data.get("data"):
-            return ("transfer assets failed, error: Key: 'RemotePluginRegisterAssetChunk.Data' "
-                    "Error:Field validation for 'Data' failed on the 'required' tag")
+            return (
+                "transfer assets failed, error: Key: 'RemotePluginRegisterAssetChunk.Data' "
+                "Error:Field validation for 'Data' failed on the 'required' tag"
+            )
         if connection.asset_bytes + len(data["data"]) > MAX_ASSET_BYTES:
             return "assets too large, at most 50MB"
         try:

@@ -48,8 +48,12 @@ HEARTBEAT_SECONDS = 25  # startHeartbeat(writer, 25*time.Second)
 class ServerlessTransport:
     install_method = "serverless"
 
-    def __init__(self, daemon_url: str = "", transaction_seconds: float = TRANSACTION_SECONDS,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS):
+    def __init__(
+        self,
+        daemon_url: str = "",
+        transaction_seconds: float = TRANSACTION_SECONDS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ):
         self.daemon_url = daemon_url  # where the plugin calls back: the dev kit's own HTTP server
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,8 +64,12 @@ class ServerlessTransport:
         self._client = httpx.Client(timeout=httpx.Timeout(MAX_EXECUTION_SECONDS))
 
     def env(self) -> dict[str, str]:
-        return {"INSTALL_METHOD": "serverless", "SERVERLESS_HOST": "127.0.0.1", "SERVERLESS_PORT": str(self.port),
-                "DIFY_PLUGIN_DAEMON_URL": self.daemon_url}
+        return {
+            "INSTALL_METHOD": "serverless",
+            "SERVERLESS_HOST": "127.0.0.1",
+            "SERVERLESS_PORT": str(self.port),
+            "DIFY_PLUGIN_DAEMON_URL": self.daemon_url,
+        }
 
     def attach(self, plugin: PluginProcess, proc: subprocess.Popen | None) -> None:
         self.plugin = plugin
@@ -87,11 +95,16 @@ class ServerlessTransport:
         if len(body) > MAX_REQUEST_BYTES:
             # serverless_runtime/io.go WriteContext refuses before any request; io_tunnel/generic.go adds
             # "failed to write request" and service/endpoint.go answers InternalServerError.
-            log.warning("!!! a request of %d bytes after hex encoding: Dify Cloud's daemon refuses serverless "
-                        "requests over %d bytes (about 2.5 MB of HTTP request) without calling the plugin",
-                        len(body), MAX_REQUEST_BYTES)
-            message = (f"ServerlessPayloadTooLarge: action=invoke_endpoint payload_bytes={len(body)} "
-                       f"max_request_bytes={MAX_REQUEST_BYTES}\nfailed to write request")
+            log.warning(
+                "!!! a request of %d bytes after hex encoding: Dify Cloud's daemon refuses serverless "
+                "requests over %d bytes (about 2.5 MB of HTTP request) without calling the plugin",
+                len(body),
+                MAX_REQUEST_BYTES,
+            )
+            message = (
+                f"ServerlessPayloadTooLarge: action=invoke_endpoint payload_bytes={len(body)} "
+                f"max_request_bytes={MAX_REQUEST_BYTES}\nfailed to write request"
+            )
             raise DaemonRefused(500, envelopes.internal_server_error(message))
         if self.plugin is None:
             raise PluginDied("the plugin is not running")
@@ -102,8 +115,9 @@ class ServerlessTransport:
         try:
             response = self._post(session_id, body)
         except _SendFailed as e:
-            plugin.deliver(session_id, "error", _error("PluginDaemonInnerError",
-                                                      f"Error sending request to serverless: {e}"))
+            plugin.deliver(
+                session_id, "error", _error("PluginDaemonInnerError", f"Error sending request to serverless: {e}")
+            )
             return
         try:
             error, end = self._read(plugin, session_id, response)
@@ -122,10 +136,17 @@ class ServerlessTransport:
             if attempt:
                 gevent.sleep(min(0.5 * 2 ** (attempt - 1), 30))
             request = self._client.build_request(
-                "POST", self.url + "/invoke?action=invoke_endpoint", content=body,
-                headers={"Content-Type": "application/json", "Accept": "text/event-stream",
-                         "Dify-Plugin-Session-ID": session_id, "User-Agent": "Go-http-client/1.1",
-                         "Accept-Encoding": "gzip"})
+                "POST",
+                self.url + "/invoke?action=invoke_endpoint",
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "text/event-stream",
+                    "Dify-Plugin-Session-ID": session_id,
+                    "User-Agent": "Go-http-client/1.1",
+                    "Accept-Encoding": "gzip",
+                },
+            )
             try:
                 response = self._client.send(request, stream=True)
             except httpx.HTTPError as e:
@@ -135,8 +156,11 @@ class ServerlessTransport:
             if response.status_code != 502:
                 return response
             response.close()
-            log.warning("serverless runtime HTTP response will be retried (attempt %d/%d, status 502)",
-                        attempt + 1, MAX_RETRY_TIMES)
+            log.warning(
+                "serverless runtime HTTP response will be retried (attempt %d/%d, status 502)",
+                attempt + 1,
+                MAX_RETRY_TIMES,
+            )
             last = f"attempt {attempt + 1}/{MAX_RETRY_TIMES} failed with status code: 502"
         raise _SendFailed(f"all {MAX_RETRY_TIMES} attempts failed, last error: {last}")
 
@@ -152,8 +176,11 @@ class ServerlessTransport:
                 try:
                     message = orjson.loads(line)
                 except orjson.JSONDecodeError as e:
-                    return _error("PluginDaemonInnerError", f"encountered an error: {e} status: {status} "
-                                                            f"original response: {line[:1024].decode(errors='replace')}"), None
+                    return _error(
+                        "PluginDaemonInnerError",
+                        f"encountered an error: {e} status: {status} "
+                        f"original response: {line[:1024].decode(errors='replace')}",
+                    ), None
                 if not isinstance(message, dict):
                     continue
                 if message.get("errorType"):
@@ -165,19 +192,25 @@ class ServerlessTransport:
                     return _error("PluginDaemonInnerError", f"encountered an error: {json.dumps(data)}"), None
                 elif event == "session":
                     if not isinstance(data, dict) or not data.get("type") or data.get("data") is None:
-                        return _error("PluginDaemonInnerError", f"failed to parse session message {line.decode()}"), None
+                        return _error(
+                            "PluginDaemonInnerError", f"failed to parse session message {line.decode()}"
+                        ), None
                     has_session_event = True
                     kind = data["type"]
                     if kind == "end":
                         return None, data["data"]
                     if kind == "invoke":
                         # io_tunnel/generic.go: reverse calls must come through the transaction route.
-                        return {"error_type": "serverless_event_not_supported",
-                                "message": "serverless event is not supported by full duplex"}, None
+                        return {
+                            "error_type": "serverless_event_not_supported",
+                            "message": "serverless event is not supported by full duplex",
+                        }, None
                     plugin.deliver(session_id, kind, data["data"])
         except LineTooLong:
-            log.warning("!!! the plugin wrote a response line over %d bytes: the daemon's reader stops with "
-                        "'token too long'", protocol.MAX_LINE_BYTES)
+            log.warning(
+                "!!! the plugin wrote a response line over %d bytes: the daemon's reader stops with 'token too long'",
+                protocol.MAX_LINE_BYTES,
+            )
             return _error("PluginDaemonInnerError", "failed to read response body: bufio.Scanner: token too long"), None
         except httpx.HTTPError:
             return _error("PluginDaemonInnerError", "failed to read response body: unexpected EOF"), None
@@ -208,19 +241,27 @@ class ServerlessTransport:
         except orjson.JSONDecodeError:
             event = None
         if not isinstance(event, dict) or event.get("event") != "session":
-            log.warning("!!! a reverse call the daemon cannot read (%d bytes; over 6 MiB is cut): it answers "
-                        "nothing and holds the call for %d s", len(body), self.transaction_seconds)
+            log.warning(
+                "!!! a reverse call the daemon cannot read (%d bytes; over 6 MiB is cut): it answers "
+                "nothing and holds the call for %d s",
+                len(body),
+                self.transaction_seconds,
+            )
             return self._stream(_silence(started + self.transaction_seconds), compress)(environ, start_response)
         message = event.get("data")
         if not isinstance(message, dict) or not message.get("type") or message.get("data") is None:
-            return Response("Key: 'SessionMessage.Type' Error:Field validation for 'Type' failed on the "
-                            "'required' tag", 400)(environ, start_response)
+            return Response(
+                "Key: 'SessionMessage.Type' Error:Field validation for 'Type' failed on the 'required' tag", 400
+            )(environ, start_response)
         session_id = str(event.get("session_id"))
         payload = message["data"] if isinstance(message["data"], dict) else {}
         if self.plugin is None or session_id not in self.plugin.sessions:
-            error = {"backwards_request_id": str(payload.get("backwards_request_id") or ""), "event": "error",
-                     "message": "failed to get session info from cache",
-                     "data": {"error_type": "SessionNotFound", "detail": "key not found", "session_id": session_id}}
+            error = {
+                "backwards_request_id": str(payload.get("backwards_request_id") or ""),
+                "event": "error",
+                "message": "failed to get session info from cache",
+                "data": {"error_type": "SessionNotFound", "detail": "key not found", "session_id": session_id},
+            }
             return Response(json.dumps(error), 400)(environ, start_response)
         if not payload.get("type") or not payload.get("backwards_request_id"):
             return Response("failed to parse request", 500)(environ, start_response)
@@ -256,8 +297,13 @@ class _SendFailed(Exception):
 
 def go_json(body: bytes) -> bytes:
     """The bytes Go's json.Marshal writes for an already serialized message (envelopes.go_json for values)."""
-    for raw, escaped in ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
-                         ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029")):
+    for raw, escaped in (
+        (b"<", b"\\u003c"),
+        (b">", b"\\u003e"),
+        (b"&", b"\\u0026"),
+        ("\u2028".encode(), b"\\u2028"),
+        ("\u2029".encode(), b"\\u2029"),
+    ):
         body = body.replace(raw, escaped)  # these bytes occur only inside JSON strings
     return body
 
@@ -301,8 +347,11 @@ def _until_done(lines: Queue, deadline: float, workers: list) -> Iterator[bytes]
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except Empty:
-                log.warning("!!! a reverse call ran past %d s: the daemon ends it there, and the plugin sees its "
-                            "answer stop without an error", TRANSACTION_SECONDS)
+                log.warning(
+                    "!!! a reverse call ran past %d s: the daemon ends it there, and the plugin sees its "
+                    "answer stop without an error",
+                    TRANSACTION_SECONDS,
+                )
                 return
             if line is None:
                 return

@@ -16,8 +16,13 @@ from duck.store import BoundedMap
 logger = logging.getLogger("duck")
 
 # Which Service API route family each Dify app mode answers on.
-FAMILY = {"chat": "chat", "agent-chat": "chat", "advanced-chat": "chat", "workflow": "workflow",
-          "completion": "completion"}
+FAMILY = {
+    "chat": "chat",
+    "agent-chat": "chat",
+    "advanced-chat": "chat",
+    "workflow": "workflow",
+    "completion": "completion",
+}
 _WORKFLOW_EVENTS = ("workflow_started", "node_started", "node_finished", "workflow_finished", "text_chunk")
 
 

@@ -96,8 +96,14 @@ def _signature_matches(request: Request, settings: Settings) -> bool:
         return False
     body = raw_body(request)
     if signature.startswith("v2="):
-        expected = sign(settings.signing_secret, timestamp, body, request.method, request.path,
-                        request.query_string.decode("latin-1"))
+        expected = sign(
+            settings.signing_secret,
+            timestamp,
+            body,
+            request.method,
+            request.path,
+            request.query_string.decode("latin-1"),
+        )
     elif signature.startswith("sha256=") and settings.accept_body_only_signatures:
         expected = sign_body_only(settings.signing_secret, timestamp, body)
     else:
@@ -107,8 +113,9 @@ def _signature_matches(request: Request, settings: Settings) -> bool:
 
 def _unauthorized(request: Request, settings: Settings) -> DuckError:
     if request.headers.get(SIGNATURE_HEADER) and settings.signing_secret:
-        message = ("Signature is invalid or older than 5 minutes (scheme v2 signs timestamp, method, path, "
-                   "query and body).")
+        message = (
+            "Signature is invalid or older than 5 minutes (scheme v2 signs timestamp, method, path, query and body)."
+        )
     elif request.headers.get("Authorization") is None and request.headers.get("X-API-Key") is None:
         message = "Authorization header must be provided and start with 'Bearer'."
     else:

@@ -51,8 +51,18 @@ def page(storage, app_id: str, user: str, limit: int, last_id: str | None) -> di
         if last_id not in ids:  # services/conversation_service.py pagination_by_last_id, as the controller says it
             raise DuckError(404, "not_found", "Last Conversation Not Exists.")
         entries = entries[ids.index(last_id) + 1 :]
-    data = [{"id": conversation_id, "name": name, "inputs": {}, "status": "normal", "introduction": "",
-             "created_at": created, "updated_at": created} for conversation_id, name, created in entries[:limit]]
+    data = [
+        {
+            "id": conversation_id,
+            "name": name,
+            "inputs": {},
+            "status": "normal",
+            "introduction": "",
+            "created_at": created,
+            "updated_at": created,
+        }
+        for conversation_id, name, created in entries[:limit]
+    ]
     return {"limit": limit, "has_more": len(entries) > limit, "data": data}
 
 

@@ -46,8 +46,10 @@ class Owners:
     def remember(self, app_id: str, conversation_id: str | None, owner: str) -> None:
         """Write (or refresh) a conversation's record, after the app started; never raises."""
         if conversation_id and not self._map.put(_key(app_id, canonical_id(str(conversation_id))), owner):
-            logger.error("storage refused a conversation owner record (storage full?); "
-                         "that conversation cannot be continued through Duck")
+            logger.error(
+                "storage refused a conversation owner record (storage full?); "
+                "that conversation cannot be continued through Duck"
+            )
 
 
 def owner_of(user: str | None) -> str:

@@ -56,7 +56,8 @@ def preflight_headers(request: Request, settings: Settings, methods: list[str]) 
     return {
         **cors_headers(request, settings),
         "Access-Control-Allow-Methods": ", ".join(sorted({*methods, "OPTIONS"})),
-        "Access-Control-Allow-Headers": requested_headers if _HEADER_LIST.fullmatch(requested_headers)
+        "Access-Control-Allow-Headers": requested_headers
+        if _HEADER_LIST.fullmatch(requested_headers)
         else ALLOWED_HEADERS,
         "Access-Control-Max-Age": "600",
         "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",

@@ -45,18 +45,21 @@ def authenticate(request: Request, settings: Settings) -> None:
         setting = "discord_public_key" if provider == "discord" else "webhook_secret"
         raise DuckError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
     if provider == "discord" and not _DISCORD_KEY.fullmatch(secret):
-        raise DuckError(503, "not_configured", "discord_public_key must be the application's public key: "
-                                               "64 hexadecimal characters, as Discord shows it.")
+        raise DuckError(
+            503,
+            "not_configured",
+            "discord_public_key must be the application's public key: 64 hexadecimal characters, as Discord shows it.",
+        )
     reason = signatures.CHECKS[provider](request.headers, request.get_data(cache=True), secret)
     if reason:
-        raise DuckError(401, "unauthorized", f"The {provider} signature was rejected: {reason}.",
-                        dict(_UNAUTHORIZED_HEADERS))
+        raise DuckError(
+            401, "unauthorized", f"The {provider} signature was rejected: {reason}.", dict(_UNAUTHORIZED_HEADERS)
+        )
 
 
 def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> Response:
     """Run the app for this delivery unless it already ran (or is running)."""
-    memory = BoundedMap(session.storage, "webhook-deliveries", buckets=512, per_bucket=8,
-                        ttl_seconds=REMEMBER_SECONDS)
+    memory = BoundedMap(session.storage, "webhook-deliveries", buckets=512, per_bucket=8, ttl_seconds=REMEMBER_SECONDS)
     # Scoped by the key's hash: every endpoint of the plugin in a workspace shares this storage, and a
     # delivery id (an unsigned header for GitHub and Shopify) must not replay another endpoint's answer.
     endpoint = hashlib.sha256(settings.api_key.encode()).hexdigest()
@@ -86,8 +89,11 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settin
 def _run(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> dict:
     mappings = webhooks.parse_mappings(settings.webhook_inputs)
     form = invoke.parameters(session, app_id).get("user_input_form") or []
-    body = RunRequest(query=webhooks.query_for(delivery, mappings), inputs=webhooks.inputs_for(delivery, form, mappings),
-                      response_mode="blocking")
+    body = RunRequest(
+        query=webhooks.query_for(delivery, mappings),
+        inputs=webhooks.inputs_for(delivery, form, mappings),
+        response_mode="blocking",
+    )
     result = invoke.run(session, app_id, body)
     assert isinstance(result, dict)  # blocking mode answers one dict
     data = result.get("data") if isinstance(result.get("data"), dict) else {}
@@ -107,8 +113,11 @@ def _repeat(earlier: dict) -> Response:
 
 
 def _abandoned(earlier: object) -> bool:
-    return (isinstance(earlier, dict) and earlier.get("state") == "running"
-            and time.time() - int(earlier.get("at") or 0) > ABANDONED_SECONDS)
+    return (
+        isinstance(earlier, dict)
+        and earlier.get("state") == "running"
+        and time.time() - int(earlier.get("at") or 0) > ABANDONED_SECONDS
+    )
 
 
 def _key_in_url(request: Request, settings: Settings) -> bool:

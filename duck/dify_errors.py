@@ -67,8 +67,13 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
         return DuckError(504, "gateway_timeout", "The app did not answer in time.", app_may_have_run=True)
     if text.startswith(_STREAM_CUT) and _APP_FAILED not in text:
         logger.warning("app stream cut: %s", text)
-        return DuckError(504, "app_stream_timeout", "The app's answer was cut off before it ended: the Dify "
-                         "plugin daemon ends an app stream read by a plugin after 240 s.", app_may_have_run=True)
+        return DuckError(
+            504,
+            "app_stream_timeout",
+            "The app's answer was cut off before it ended: the Dify "
+            "plugin daemon ends an app stream read by a plugin after 240 s.",
+            app_may_have_run=True,
+        )
     if _PERMISSION in text:
         logger.error("app invocation refused by Dify: %s", text)
         return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
@@ -76,8 +81,14 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
     return internal_error()
 
 
-def invocation_error(error: Exception, expect: str | None, *, blocking: bool,
-                     conversation_id: str | None = None, known_mode: str | None = None) -> DuckError:
+def invocation_error(
+    error: Exception,
+    expect: str | None,
+    *,
+    blocking: bool,
+    conversation_id: str | None = None,
+    known_mode: str | None = None,
+) -> DuckError:
     """A failed app invocation: dify_error, plus what Dify's bare 500 means here.
 
     Completion apps always fail with that 500, on every route (Dify dispatches by the app's mode).
@@ -92,9 +103,12 @@ def invocation_error(error: Exception, expect: str | None, *, blocking: bool,
     if known_mode is None or known_mode == "completion":
         return completion_apps_unsupported(certain=expect == "completion" or known_mode == "completion")
     where = "while running the app" if blocking else "before starting the app"
-    return DuckError(500, "internal_server_error",
-                     f"Dify failed {where} (500 Internal Server Error, no details); the app's logs in Dify "
-                     "say why.", app_may_have_run=True)
+    return DuckError(
+        500,
+        "internal_server_error",
+        f"Dify failed {where} (500 Internal Server Error, no details); the app's logs in Dify say why.",
+        app_may_have_run=True,
+    )
 
 
 def as_duck_error(error: Exception, expect: str | None = None) -> DuckError:
@@ -110,8 +124,9 @@ def from_error_event(event: dict) -> DuckError:
     """The DuckError an app's own `event: error` stands for (its status, code and message)."""
     status = event.get("status")
     status = status if isinstance(status, int) and 400 <= status <= 599 else 500
-    return DuckError(status, str(event.get("code") or "unknown"), str(event.get("message") or ""),
-                     app_may_have_run=True)
+    return DuckError(
+        status, str(event.get("code") or "unknown"), str(event.get("message") or ""), app_may_have_run=True
+    )
 
 
 def _is_bare_500(error: Exception) -> bool:

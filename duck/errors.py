@@ -15,8 +15,15 @@ class DuckError(Exception):
     `x-should-retry: false` (added by duck.handler, where errors become responses), as every 5xx does.
     """
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 *, app_may_have_run: bool = False):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        app_may_have_run: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -57,14 +64,19 @@ def internal_error() -> DuckError:
 def completion_apps_unsupported(certain: bool) -> DuckError:
     """Dify fails every Completion app invoked by a plugin (see duck.dify_errors); 501: no retry or
     other request can succeed, the feature is missing upstream. `certain` on the completion route."""
-    why = ("Dify cannot run Completion (text generator) apps for plugins: its plugin invocation leaves out "
-           "the query such apps need, so the app fails inside Dify before it starts.")
+    why = (
+        "Dify cannot run Completion (text generator) apps for plugins: its plugin invocation leaves out "
+        "the query such apps need, so the app fails inside Dify before it starts."
+    )
     instead = "Use a Workflow app (same inputs, an LLM node) or a Chatbot app instead."
     if certain:
         return DuckError(501, "completion_apps_unsupported", f"{why} {instead}")
-    return DuckError(501, "completion_apps_unsupported",
-                     f"Dify failed before starting this app (500 Internal Server Error). If it is a Completion app: "
-                     f"{why} {instead} Otherwise the app's logs in Dify say what failed.")
+    return DuckError(
+        501,
+        "completion_apps_unsupported",
+        f"Dify failed before starting this app (500 Internal Server Error). If it is a Completion app: "
+        f"{why} {instead} Otherwise the app's logs in Dify say what failed.",
+    )
 
 
 # The Service API's answer when an app's mode does not match the route it was called on.

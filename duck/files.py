@@ -7,7 +7,6 @@ values inside `inputs`. So Duck validates file values, and maps `files` onto the
 from __future__ import annotations
 
 import time
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -17,9 +16,11 @@ from duck.dify_errors import dify_error
 from duck.errors import DuckError, invalid_param
 
 FILE_TYPES = ("file", "file-list")
-HOW_TO_SEND_FILES = ("give the file as the value of the app's file input in inputs "
-                     '({"type": "document", "transfer_method": "remote_url", "url": "https://..."}, '
-                     "or the value returned by POST /files/upload)")
+HOW_TO_SEND_FILES = (
+    "give the file as the value of the app's file input in inputs "
+    '({"type": "document", "transfer_method": "remote_url", "url": "https://..."}, '
+    "or the value returned by POST /files/upload)"
+)
 # Multipart framing around the file itself; the limit is on the file.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -37,7 +38,9 @@ class FileValue(BaseModel):
 
     @model_validator(mode="after")
     def _reference_matches_method(self) -> FileValue:
-        needed = {"remote_url": "url", "local_file": "upload_file_id", "tool_file": "tool_file_id"}[self.transfer_method]
+        needed = {"remote_url": "url", "local_file": "upload_file_id", "tool_file": "tool_file_id"}[
+            self.transfer_method
+        ]
         if not getattr(self, needed):
             raise ValueError(f"transfer_method {self.transfer_method} needs {needed}")
         if self.url is not None and not self.url.startswith(("https://", "http://")):
@@ -56,7 +59,9 @@ def prepare_inputs(session, app_id: str, inputs: dict, files: list | None) -> di
     inputs = dict(inputs)
     if files:
         if len(form) != 1:
-            raise invalid_param(f"This app has {len(form)} file inputs, so files cannot be mapped; {HOW_TO_SEND_FILES}.")
+            raise invalid_param(
+                f"This app has {len(form)} file inputs, so files cannot be mapped; {HOW_TO_SEND_FILES}."
+            )
         ((name, kind),) = form.items()
         if name in inputs:
             raise invalid_param(f"Give the file either in files or in inputs.{name}, not both.")
@@ -72,8 +77,10 @@ def prepare_inputs(session, app_id: str, inputs: dict, files: list | None) -> di
 def _check(name: str, kind: str, value: object) -> None:
     items = value if kind == "file-list" else [value]
     if not isinstance(items, list) or (kind == "file" and not isinstance(value, dict)):
-        raise invalid_param(f"inputs.{name} must be {'a list of file objects' if kind == 'file-list' else 'a file object'}"
-                            f"; {HOW_TO_SEND_FILES}.")
+        raise invalid_param(
+            f"inputs.{name} must be {'a list of file objects' if kind == 'file-list' else 'a file object'}"
+            f"; {HOW_TO_SEND_FILES}."
+        )
     for item in items:
         try:
             FileValue.model_validate(item)
@@ -99,7 +106,9 @@ def _file_inputs(session, app_id: str) -> dict[str, str]:
 def upload(session, request: Request, limit: int) -> dict:
     """Store the request's `file` part in Dify; the answer holds the value to use in inputs."""
     if request.mimetype != "multipart/form-data":
-        raise DuckError(415, "unsupported_media_type", "Upload with Content-Type multipart/form-data and a part named file.")
+        raise DuckError(
+            415, "unsupported_media_type", "Upload with Content-Type multipart/form-data and a part named file."
+        )
     part = request.files.get("file")
     if part is None:
         raise DuckError(400, "no_file_uploaded", "Please upload your file in a part named file.")
@@ -116,6 +125,13 @@ def upload(session, request: Request, limit: int) -> dict:
     # The Service API's upload answer also names who uploaded and when; the SDK's record drops both,
     # so they are the caller's `user` form field (as the Service API takes it) and the time of upload.
     user = request.form.get("user") or None
-    return {"id": record.id, "name": record.name, "size": record.size, "extension": (record.extension or "").lstrip("."),
-            "mime_type": record.mime_type, "created_by": user, "created_at": int(time.time()),
-            "value": record.to_app_parameter()}
+    return {
+        "id": record.id,
+        "name": record.name,
+        "size": record.size,
+        "extension": (record.extension or "").lstrip("."),
+        "mime_type": record.mime_type,
+        "created_by": user,
+        "created_at": int(time.time()),
+        "value": record.to_app_parameter(),
+    }

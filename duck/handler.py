@@ -22,9 +22,11 @@ logger = logging.getLogger("duck")
 Handler = Callable[[object, Request, Mapping, Settings], Response]
 
 
-def make_handler(render_error: Callable[[DuckError], Response],
-                 body_limit: Callable[[Settings], int] = lambda settings: settings.max_body_bytes,
-                 require_key: bool = True):
+def make_handler(
+    render_error: Callable[[DuckError], Response],
+    body_limit: Callable[[Settings], int] = lambda settings: settings.max_body_bytes,
+    require_key: bool = True,
+):
     """A decorator for `_invoke`: parsed Settings in, any DuckError out as `render_error` draws it."""
 
     def decorator(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:

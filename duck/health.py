@@ -13,7 +13,7 @@ FULL_FOR_SECONDS = 3600  # "full" while a write was refused for lack of quota wi
 
 
 def storage_state(storage) -> str:
-    """"ok", "full" (a write was refused for quota in the last hour) or "unavailable".
+    """ "ok", "full" (a write was refused for quota in the last hour) or "unavailable".
 
     It writes nothing: anyone may call /health, and a probe that the daemon refuses is stored but not
     accounted, so deleting it again would lower the quota account with every call (persistence.go).

@@ -18,7 +18,6 @@ from duck.dify_errors import as_duck_error, dify_error, from_error_event, invoca
 from duck.errors import DuckError, internal_error, mode_mismatch
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
 
-
 logger = logging.getLogger("duck")
 
 
@@ -57,8 +56,9 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
         # Recorded (or refreshed, keeping active conversations) once the app started; never raises.
         owners.remember(app_id, body.conversation_id or first.get("conversation_id"), owner)
         if body.user and not body.conversation_id and first.get("conversation_id"):
-            conversation_list.record(session.storage, app_id, body.user, first["conversation_id"], body.query,
-                                     first.get("created_at"))
+            conversation_list.record(
+                session.storage, app_id, body.user, first["conversation_id"], body.query, first.get("created_at")
+            )
 
     return _run(call, body.response_mode, expect, on_first, body.conversation_id, learn.mode)
 
@@ -66,15 +66,25 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str | Non
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
     body = _with_files(session, app_id, body)
     learn = _Learner(session, app_id, "workflow")
-    return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, "workflow", learn, known_mode=learn.mode)
+    return _run(
+        lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
+        body.response_mode,
+        "workflow",
+        learn,
+        known_mode=learn.mode,
+    )
 
 
 def completion(session, app_id: str, body: CompletionRequest) -> Result:
     body = _with_files(session, app_id, body)
     learn = _Learner(session, app_id, "completion")
-    return _run(lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
-                body.response_mode, "completion", learn, known_mode=learn.mode)
+    return _run(
+        lambda mode: session.app.completion.invoke(app_id, body.inputs, mode, body.user),
+        body.response_mode,
+        "completion",
+        learn,
+        known_mode=learn.mode,
+    )
 
 
 def run(session, app_id: str, body: RunRequest) -> Result:
@@ -82,8 +92,13 @@ def run(session, app_id: str, body: RunRequest) -> Result:
     if body.query is None:
         body = _with_files(session, app_id, body)
         learn = _Learner(session, app_id, None)
-        return _run(lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
-                    body.response_mode, None, learn, known_mode=learn.mode)
+        return _run(
+            lambda mode: session.app.workflow.invoke(app_id, body.inputs, mode, body.user),
+            body.response_mode,
+            None,
+            learn,
+            known_mode=learn.mode,
+        )
     return chat(session, app_id, body, expect=None)
 
 
@@ -118,8 +133,11 @@ class _Learner:
 
     def __init__(self, session, app_id: str, expect: str | None):
         self.storage, self.app_id = session.storage, app_id
-        self.known = app_modes.refuse_mismatch(self.storage, app_id, expect) if expect else \
-            app_modes.lookup(self.storage, app_id)
+        self.known = (
+            app_modes.refuse_mismatch(self.storage, app_id, expect)
+            if expect
+            else app_modes.lookup(self.storage, app_id)
+        )
 
     @property
     def mode(self) -> str | None:
@@ -130,9 +148,14 @@ class _Learner:
             app_modes.learn(self.storage, self.app_id, first, None)
 
 
-def _run(call: Callable[[str], object], response_mode: str, expect: str | None,
-         learn: Callable[[dict], None] = lambda first: None, conversation_id: str | None = None,
-         known_mode: str | None = None) -> Result:
+def _run(
+    call: Callable[[str], object],
+    response_mode: str,
+    expect: str | None,
+    learn: Callable[[dict], None] = lambda first: None,
+    conversation_id: str | None = None,
+    known_mode: str | None = None,
+) -> Result:
     """`conversation_id` and `known_mode` (the app's mode when learnt) only sharpen error answers."""
     failed = functools.partial(invocation_error, expect=expect, conversation_id=conversation_id, known_mode=known_mode)
     if response_mode == "blocking":
@@ -140,8 +163,9 @@ def _run(call: Callable[[str], object], response_mode: str, expect: str | None,
     return _streaming(lambda: call("streaming"), expect, learn, failed)
 
 
-def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None],
-              failed: Callable[..., DuckError]) -> dict:
+def _blocking(
+    call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+) -> dict:
     try:
         answer = call("blocking")
     except Exception as e:
@@ -160,15 +184,17 @@ def _blocking(call: Callable[[str], object], expect: str | None, learn: Callable
     return answer
 
 
-def _streaming(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
-               failed: Callable[..., DuckError]) -> Stream:
+def _streaming(
+    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+) -> Stream:
     source = streaming.Source(_checked(call, expect, learn, failed))
     first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a DuckError
     return Stream(source, first)
 
 
-def _checked(call: Callable[[], object], expect: str | None, learn: Callable[[dict], None],
-             failed: Callable[..., DuckError]) -> Iterator[dict]:
+def _checked(
+    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+) -> Iterator[dict]:
     """The app's events, the first one checked: its failure, or a mode mismatch, as a DuckError."""
     try:
         events = iter(call())

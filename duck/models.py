@@ -150,7 +150,9 @@ def _check_text(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise invalid_param("The request body holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape).") from None
+        raise invalid_param(
+            "The request body holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)."
+        ) from None
     if "\x00" in text:
         raise invalid_param("The request body must not contain NUL characters (\\u0000).")
 

@@ -65,8 +65,9 @@ def unsupported(param: str, what: str) -> ParamError:
 
 
 def error_response(error: DuckError) -> Response:
-    return Response(encoders.dumps(error_body(error)), status=error.status, headers=error.headers,
-                    content_type="application/json")
+    return Response(
+        encoders.dumps(error_body(error)), status=error.status, headers=error.headers, content_type="application/json"
+    )
 
 
 handler = make_handler(error_response)
@@ -103,16 +104,30 @@ class Run:
     plan: openai_memory.Plan
 
 
-def run(session, app_id: str, settings: Settings, turns: list[Turn], user: str | None,
-        conversation_id: str | None = None, memory: bool = True) -> Run:
+def run(
+    session,
+    app_id: str,
+    settings: Settings,
+    turns: list[Turn],
+    user: str | None,
+    conversation_id: str | None = None,
+    memory: bool = True,
+) -> Run:
     """Start the app (any type) in streaming mode; its first event is known when this returns."""
     plan = openai_memory.plan(session.storage, settings, app_id, turns, user, conversation_id, memory)
     if not plan.query:
         raise DuckError(400, "invalid_param", "The last user message has no text (Duck sends text only).")
     # validate(), not the constructor: an empty or NUL-bearing query, or a conversation id that is not a UUID,
     # is the caller's 400, never a 500.
-    request = validate(ChatRequest, {"query": plan.query, "inputs": inputs(plan.query, settings),
-                                     "conversation_id": plan.conversation_id, "user": user})
+    request = validate(
+        ChatRequest,
+        {
+            "query": plan.query,
+            "inputs": inputs(plan.query, settings),
+            "conversation_id": plan.conversation_id,
+            "user": user,
+        },
+    )
     return Run(invoke.chat(session, app_id, request, expect=None), plan)
 
 
@@ -184,8 +199,11 @@ class Answer:
 def split_usage(usage: dict) -> dict:
     """Dify's message usage (chat, agent, chatflow and completion apps report prompt and completion apart)."""
     prompt, completion = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": _count(usage.get("total_tokens")) or prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": _count(usage.get("total_tokens")) or prompt + completion,
+    }
 
 
 def total_only_usage(total: object) -> dict:

@@ -100,8 +100,12 @@ def start(session, app_id: str, body: ChatCompletionRequest, settings: Settings)
 def respond(session, body: ChatCompletionRequest, started: openai.Run) -> Response:
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return stream_response(started.events, lambda events: stream(session, started, events, body.model, include_usage),
-                               "text/event-stream", openai.SSE_PING)
+        return stream_response(
+            started.events,
+            lambda events: stream(session, started, events, body.model, include_usage),
+            "text/event-stream",
+            openai.SSE_PING,
+        )
     return json_response(blocking(session, started, body.model))
 
 
@@ -114,15 +118,31 @@ class _Completion:
         self.model = model
 
     def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.answer.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-                "conversation_id": self.answer.conversation_id}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.answer.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            "conversation_id": self.answer.conversation_id,
+        }
 
     def whole(self) -> dict:
-        return {"id": self.id, "object": "chat.completion", "created": self.answer.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.answer.text},
-                             "finish_reason": self.answer.finish_reason}],
-                "usage": self.answer.usage_or_zero(), "conversation_id": self.answer.conversation_id}
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.answer.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": self.answer.text},
+                    "finish_reason": self.answer.finish_reason,
+                }
+            ],
+            "usage": self.answer.usage_or_zero(),
+            "conversation_id": self.answer.conversation_id,
+        }
 
 
 def blocking(session, started: openai.Run, model: str) -> dict:

@@ -22,8 +22,10 @@ class TextCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     model: Annotated[Text, Field(min_length=1)]
-    prompt: Annotated[Text, Field(min_length=1)] | Annotated[list[Annotated[Text, Field(min_length=1)]],
-                                                             Field(min_length=1, max_length=1)]
+    prompt: (
+        Annotated[Text, Field(min_length=1)]
+        | Annotated[list[Annotated[Text, Field(min_length=1)]], Field(min_length=1, max_length=1)]
+    )
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     user: Annotated[Text, Field(max_length=255)] | None = None
@@ -58,8 +60,13 @@ class _TextCompletion:
         self.model = model
 
     def object(self, text: str, finish_reason: str | None, usage: bool) -> dict:
-        body = {"id": self.id, "object": "text_completion", "created": self.answer.created, "model": self.model,
-                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}]}
+        body = {
+            "id": self.id,
+            "object": "text_completion",
+            "created": self.answer.created,
+            "model": self.model,
+            "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}],
+        }
         if usage:
             body["usage"] = self.answer.usage_or_zero()
         return body
@@ -68,8 +75,12 @@ class _TextCompletion:
 def respond(body: TextCompletionRequest, started: openai.Run) -> Response:
     if body.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        return stream_response(started.events, lambda events: stream(events, body.model, include_usage),
-                               "text/event-stream", openai.SSE_PING)
+        return stream_response(
+            started.events,
+            lambda events: stream(events, body.model, include_usage),
+            "text/event-stream",
+            openai.SSE_PING,
+        )
     return json_response(blocking(started, body.model))
 
 

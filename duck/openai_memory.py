@@ -47,8 +47,15 @@ def fingerprints(storage) -> BoundedMap:
     return BoundedMap(storage, "openai-memory", buckets=_BUCKETS, per_bucket=_PER_BUCKET, ttl_seconds=_TTL_SECONDS)
 
 
-def plan(storage, settings: Settings, app_id: str, turns: list[Turn], user: str | None,
-         conversation_id: str | None, memory: bool = True) -> Plan:
+def plan(
+    storage,
+    settings: Settings,
+    app_id: str,
+    turns: list[Turn],
+    user: str | None,
+    conversation_id: str | None,
+    memory: bool = True,
+) -> Plan:
     """The query and conversation for this history ."""
     users = [turn for turn in turns if turn.role == "user"]
     if not users:

@@ -71,7 +71,7 @@ def refuse_unsupported(body: ResponsesRequest) -> None:
         raise openai.unsupported("tool_choice", "Forcing a tool")
     text_format = (body.text or {}).get("format") or {}
     if not isinstance(text_format, dict):
-        raise openai.ParamError("text.format", "text.format must be an object such as {\"type\": \"text\"}.")
+        raise openai.ParamError("text.format", 'text.format must be an object such as {"type": "text"}.')
     text_format = text_format.get("type")
     if text_format not in (None, "text"):
         raise openai.unsupported("text.format", f"text.format {text_format!r}")
@@ -138,10 +138,12 @@ def _conversation_of(session, settings: Settings, app_id: str, response_id: str,
     if isinstance(known, list) and len(known) == 2 and known[0] == app_id and known[1]:
         return known[1]
     if param == "previous_response_id":
-        raise openai.ParamError(param, f"Previous response with id '{response_id}' not found.",
-                                "previous_response_not_found", 404)
-    raise openai.ParamError(param, f"Item with id '{response_id.replace('resp_', 'msg_', 1)}' not found.",
-                            "item_not_found", 404)
+        raise openai.ParamError(
+            param, f"Previous response with id '{response_id}' not found.", "previous_response_not_found", 404
+        )
+    raise openai.ParamError(
+        param, f"Item with id '{response_id.replace('resp_', 'msg_', 1)}' not found.", "item_not_found", 404
+    )
 
 
 def start(session, app_id: str, body: ResponsesRequest, settings: Settings) -> openai.Run:
@@ -174,28 +176,55 @@ class _Response:
         return {"id": self.item_id, "type": "message", "status": status, "role": "assistant", "content": content}
 
     def part(self, text: str | None = None) -> dict:
-        return {"type": "output_text", "text": self.answer.text if text is None else text, "annotations": [],
-                "logprobs": []}
+        return {
+            "type": "output_text",
+            "text": self.answer.text if text is None else text,
+            "annotations": [],
+            "logprobs": [],
+        }
 
     def usage(self) -> dict | None:
         usage = self.answer.usage
         if usage is None:
             return None
-        return {"input_tokens": usage["prompt_tokens"], "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": usage["completion_tokens"], "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": usage["total_tokens"]}
+        return {
+            "input_tokens": usage["prompt_tokens"],
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage["completion_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": usage["total_tokens"],
+        }
 
     def object(self, status: str, output: list, error: dict | None = None) -> dict:
         body = self.body
         conversation = {"id": self.answer.conversation_id} if self.answer.conversation_id else None
-        return {"id": self.id, "object": "response", "created_at": self.answer.created, "status": status,
-                "background": False, "error": error, "incomplete_details": None, "instructions": body.instructions,
-                "max_output_tokens": None, "model": body.model, "output": output, "parallel_tool_calls": False,
-                "previous_response_id": body.previous_response_id, "reasoning": {"effort": None, "summary": None},
-                "store": body.store, "temperature": None, "text": {"format": {"type": "text"}}, "tool_choice": "none",
-                "tools": [], "top_p": None, "truncation": "disabled",
-                "usage": self.usage() if status == "completed" else None, "user": body.user,
-                "metadata": body.metadata or {}, "conversation": conversation}
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.answer.created,
+            "status": status,
+            "background": False,
+            "error": error,
+            "incomplete_details": None,
+            "instructions": body.instructions,
+            "max_output_tokens": None,
+            "model": body.model,
+            "output": output,
+            "parallel_tool_calls": False,
+            "previous_response_id": body.previous_response_id,
+            "reasoning": {"effort": None, "summary": None},
+            "store": body.store,
+            "temperature": None,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "none",
+            "tools": [],
+            "top_p": None,
+            "truncation": "disabled",
+            "usage": self.usage() if status == "completed" else None,
+            "user": body.user,
+            "metadata": body.metadata or {},
+            "conversation": conversation,
+        }
 
     def record(self, session, settings: Settings, app_id: str) -> None:
         """Map this response id to its Dify conversation, so previous_response_id can continue it."""
@@ -209,8 +238,12 @@ class _Response:
 
 def respond(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> Response:
     if body.stream:
-        return stream_response(started.events, lambda events: stream(session, settings, app_id, body, started, events),
-                               "text/event-stream", openai.SSE_PING)
+        return stream_response(
+            started.events,
+            lambda events: stream(session, settings, app_id, body, started, events),
+            "text/event-stream",
+            openai.SSE_PING,
+        )
     return json_response(blocking(session, settings, app_id, body, started))
 
 
@@ -222,8 +255,9 @@ def blocking(session, settings: Settings, app_id: str, body: ResponsesRequest, s
     return response.object("completed", [response.item("completed")])
 
 
-def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run,
-           events: Iterable[dict]) -> Iterator[bytes]:
+def stream(
+    session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run, events: Iterable[dict]
+) -> Iterator[bytes]:
     """The Responses API's streaming events, each framed as `event: <type>` plus `data: <json>`."""
     response = _Response(body)
     sequence = iter(range(1 << 62))
@@ -241,8 +275,13 @@ def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, sta
                 yield event("response.created", response=response.object("in_progress", []))
                 yield event("response.in_progress", response=response.object("in_progress", []))
                 yield event("response.output_item.added", output_index=0, item=response.item("in_progress"))
-                yield event("response.content_part.added", item_id=response.item_id, output_index=0,
-                            content_index=0, part=response.part(""))
+                yield event(
+                    "response.content_part.added",
+                    item_id=response.item_id,
+                    output_index=0,
+                    content_index=0,
+                    part=response.part(""),
+                )
             if text:
                 yield event("response.output_text.delta", **where, delta=text, logprobs=[])
         yield event("response.output_text.done", **where, text=response.answer.text, logprobs=[])
@@ -255,6 +294,7 @@ def stream(session, settings: Settings, app_id: str, body: ResponsesRequest, sta
         if not opened:  # a silent app failed: clients (the official SDK's helper) need `response.created` first
             yield event("response.created", response=response.object("in_progress", []))
         error = openai.server_error_body(as_duck_error(e))["error"]
-        failed = response.object("failed", [response.item("incomplete")],
-                                 {"code": "server_error", "message": error["message"]})
+        failed = response.object(
+            "failed", [response.item("incomplete")], {"code": "server_error", "message": error["message"]}
+        )
         yield event("response.failed", response=failed)

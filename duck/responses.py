@@ -36,8 +36,9 @@ def negotiate(request: Request) -> encoders.Framing:
     return encoders.NDJSON if best == encoders.NDJSON.content_type else encoders.SSE
 
 
-def stream_response(stream: Stream, render: Callable[[Iterable[dict]], Iterator[bytes]], content_type: str,
-                    ping: bytes = b"") -> Response:
+def stream_response(
+    stream: Stream, render: Callable[[Iterable[dict]], Iterator[bytes]], content_type: str, ping: bytes = b""
+) -> Response:
     """A streamed 200 for any route: `render` writes the app's events as the route's bytes, and
     duck/streaming.py decides when they are sent (coalesced, paced, kept alive with `ping`).
 
@@ -45,8 +46,12 @@ def stream_response(stream: Stream, render: Callable[[Iterable[dict]], Iterator[
     the ping (or an empty chunk for formats without one) so that the caller sees the status.
     """
     opening = None if stream.first is not None else ping
-    return Response(streaming.body(stream, render, ping, opening), status=200, headers=STREAM_HEADERS,
-                    content_type=f"{content_type}; charset=utf-8")
+    return Response(
+        streaming.body(stream, render, ping, opening),
+        status=200,
+        headers=STREAM_HEADERS,
+        content_type=f"{content_type}; charset=utf-8",
+    )
 
 
 def text_stream(stream: Stream) -> Response:

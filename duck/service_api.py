@@ -34,8 +34,12 @@ NOT_SUPPORTED = {  # Service API route (under /apps/<app_id>) and method -> why 
     ("/audio-to-text", "POST"): "Dify gives plugins no access to an app's speech-to-text",
     ("/text-to-audio", "POST"): "Dify gives plugins no access to an app's text-to-speech",
 }
-_ROUTES = Map([Rule("/apps/<app_id>" + path, methods=[method], endpoint=reason)
-               for (path, method), reason in NOT_SUPPORTED.items()])
+_ROUTES = Map(
+    [
+        Rule("/apps/<app_id>" + path, methods=[method], endpoint=reason)
+        for (path, method), reason in NOT_SUPPORTED.items()
+    ]
+)
 
 
 def not_supported(path: str, method: str) -> DuckError:
@@ -78,5 +82,12 @@ def delete_conversation(storage, app_id: str, conversation_id: str, user: str) -
 def info(storage, app_id: str) -> dict:
     """/info in the Service API's shape, with what Duck knows: the mode once an answer has shown it."""
     known = app_modes.lookup(storage, app_id)
-    return {"name": None, "description": None, "tags": [], "mode": known["mode"] if known else None,
-            "author_name": None, "app_id": app_id, "mode_learnt_at": known["seen"] if known else None}
+    return {
+        "name": None,
+        "description": None,
+        "tags": [],
+        "mode": known["mode"] if known else None,
+        "author_name": None,
+        "app_id": app_id,
+        "mode_learnt_at": known["seen"] if known else None,
+    }

@@ -109,10 +109,7 @@ def _app_id(value: object) -> str | None:
 
 def _list(value: object) -> tuple[str, ...]:
     """A list setting: a YAML list, or text separated by commas or white space; de-duplicated."""
-    if isinstance(value, list | tuple):
-        items = [_text(v) for v in value]
-    else:
-        items = _text(value).replace(",", " ").split()
+    items = [_text(v) for v in value] if isinstance(value, list | tuple) else _text(value).replace(",", " ").split()
     return tuple(dict.fromkeys(item for item in items if item))
 
 

@@ -38,7 +38,7 @@ def github(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
     signature = headers.get("X-Hub-Signature-256", "")
     if not signature.startswith("sha256="):
         return "X-Hub-Signature-256 is missing"
-    return _matches(signature[len("sha256="):], _hex_hmac(secret, body))
+    return _matches(signature[len("sha256=") :], _hex_hmac(secret, body))
 
 
 def stripe(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
@@ -65,7 +65,7 @@ def slack(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
     if stale:
         return stale
     expected = _hex_hmac(secret, b"v0:" + timestamp.encode() + b":" + body)
-    return _matches(signature[len("v0="):], expected)
+    return _matches(signature[len("v0=") :], expected)
 
 
 def shopify(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
@@ -99,8 +99,14 @@ def discord(headers: Mapping[str, str], body: bytes, public_key: str) -> str | N
     return None
 
 
-CHECKS: dict[str, Check] = {"github": github, "stripe": stripe, "slack": slack, "shopify": shopify,
-                            "standard": standard, "discord": discord}
+CHECKS: dict[str, Check] = {
+    "github": github,
+    "stripe": stripe,
+    "slack": slack,
+    "shopify": shopify,
+    "standard": standard,
+    "discord": discord,
+}
 
 
 def _hex_hmac(secret: str, message: bytes) -> str:
@@ -124,4 +130,3 @@ def _stale(timestamp: str) -> str | None:
     if abs(time.time() - signed_at) > TOLERANCE_SECONDS:
         return "signature timestamp is outside the 5-minute tolerance"
     return None
-

@@ -17,6 +17,7 @@ lost, and `claim` reads its write back to see who won.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -36,8 +37,9 @@ _REFUSED_KEY = "storage-refused-at"
 class BoundedMap:
     """At most `buckets * per_bucket` entries under `namespace`, evicting the oldest write first."""
 
-    def __init__(self, storage: Any, namespace: str, *, buckets: int = 64, per_bucket: int = 64,
-                 ttl_seconds: float | None = None):
+    def __init__(
+        self, storage: Any, namespace: str, *, buckets: int = 64, per_bucket: int = 64, ttl_seconds: float | None = None
+    ):
         if not namespace or "/" in namespace or "." in namespace:
             raise ValueError("namespace must be a plain name (storage keys refuse paths)")
         self.storage = storage
@@ -153,7 +155,5 @@ def last_refusal(storage: Any) -> float | None:
 def _note_refusal(storage: Any) -> None:
     """Note the time of a refused write in a value of fixed size: the daemon accounts only size
     differences, so rewriting it never moves the quota, full or not (a probe written and deleted would)."""
-    try:
+    with contextlib.suppress(Exception):  # the first note may be refused; the daemon has stored it all the same
         storage.set(_REFUSED_KEY, b"%020d" % int(time.time()))
-    except Exception:
-        pass  # the first note may itself be refused; the daemon has stored it all the same

@@ -104,9 +104,16 @@ class Source:
             yield item
 
 
-def body(events: Iterable[dict], render: Callable[[Iterable[dict]], Iterator[bytes]], ping: bytes = b"",
-         opening: bytes | None = None, *, interval: float = CHUNK_INTERVAL, keepalive: float | None = None,
-         clock: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
+def body(
+    events: Iterable[dict],
+    render: Callable[[Iterable[dict]], Iterator[bytes]],
+    ping: bytes = b"",
+    opening: bytes | None = None,
+    *,
+    interval: float = CHUNK_INTERVAL,
+    keepalive: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[bytes]:
     """The chunks of a streamed response (a generator: only generators stream through the SDK).
 
     `render` turns the events into the route's bytes, and writes a failure as its own last frame;

@@ -5,6 +5,7 @@ its payload becomes an app's inputs, and the answer shape it expects back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping
@@ -166,13 +167,14 @@ def answer_for(provider: str, result: dict, text: str) -> dict:
 def _form(raw: str) -> dict:
     fields: dict[str, Any] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
-        fields[key] = [*fields[key], value] if isinstance(fields.get(key), list) else (
-            [fields[key], value] if key in fields else value)
+        fields[key] = (
+            [*fields[key], value]
+            if isinstance(fields.get(key), list)
+            else ([fields[key], value] if key in fields else value)
+        )
     if isinstance(fields.get("payload"), str):  # Slack's interactive messages: a JSON document in a field
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             fields["payload"] = json.loads(fields["payload"], parse_constant=_not_json)
-        except (ValueError, RecursionError):
-            pass
     return fields
 
 

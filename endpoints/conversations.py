@@ -15,7 +15,10 @@ class Conversations(Endpoint):
         if r.method == "GET":
             query = duck.validate(service_api.ConversationQuery, dict(r.args.items()))
             return duck.json_response(service_api.list_conversations(self.session.storage, app_id, query))
-        body = duck.parse_body(r, service_api.ConversationDelete) if r.content_length else \
-            duck.validate(service_api.ConversationDelete, dict(r.args.items()))
+        body = (
+            duck.parse_body(r, service_api.ConversationDelete)
+            if r.content_length
+            else duck.validate(service_api.ConversationDelete, dict(r.args.items()))
+        )
         service_api.delete_conversation(self.session.storage, app_id, values["conversation_id"], body.user)
         return Response(status=204)

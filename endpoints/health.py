@@ -10,5 +10,10 @@ class Health(Endpoint):
     @duck.public_handler
     def _invoke(self, r, values, settings):
         limits = {"max_body_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
-        return duck.json_response({**health.report(duck.NAME, duck.VERSION, self.session.storage),
-                                   "runtime": duck.runtime(self.session), "limits": limits})
+        return duck.json_response(
+            {
+                **health.report(duck.NAME, duck.VERSION, self.session.storage),
+                "runtime": duck.runtime(self.session),
+                "limits": limits,
+            }
+        )

@@ -38,8 +38,12 @@ def call(plugin):
             all_headers.setdefault("Content-Type", "application/json")
         settings = SETTINGS if settings is None else settings
         if chunked:
-            head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in all_headers.items()),
-                    "Transfer-Encoding: chunked"]
+            head = [
+                f"{method} {path} HTTP/1.1",
+                "Host: 127.0.0.1",
+                *(f"{k}: {v}" for k, v in all_headers.items()),
+                "Transfer-Encoding: chunked",
+            ]
             return plugin.dispatch(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""), settings)
         return plugin.dispatch(raw_request(method, path, body or b"", all_headers), settings)
 

@@ -15,24 +15,29 @@ def request(headers=None, body=b""):
     return Request(EnvironBuilder(method="POST", headers=headers or {}, data=body).get_environ())
 
 
-@pytest.mark.parametrize("headers", [{"Authorization": "Bearer secret-key"}, {"Authorization": "bearer  secret-key "},
-                                     {"X-API-Key": "secret-key"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": "Bearer secret-key"}, {"Authorization": "bearer  secret-key "}, {"X-API-Key": "secret-key"}],
+)
 def test_accepted_key_places(headers):
     assert authorize(request(headers), SETTINGS, "app-1") == "app-1"
 
 
-@pytest.mark.parametrize("headers, message", [
-    ({}, "Authorization header must be provided and start with 'Bearer'."),
-    ({"Authorization": ""}, "Access token is invalid."),
-    ({"Authorization": "Bearer"}, "Access token is invalid."),
-    ({"Authorization": "Basic secret-key"}, "Access token is invalid."),
-    ({"Authorization": "Bearer wrong"}, "Access token is invalid."),
-    ({"Authorization": "Bearer secret-key-longer"}, "Access token is invalid."),
-    ({"X-API-Key": ""}, "Access token is invalid."),
-    ({"X-API-Key": "secret-kez"}, "Access token is invalid."),
-    # Authorization takes precedence: a wrong bearer is not rescued by a right X-API-Key.
-    ({"Authorization": "Bearer wrong", "X-API-Key": "secret-key"}, "Access token is invalid."),
-])
+@pytest.mark.parametrize(
+    "headers, message",
+    [
+        ({}, "Authorization header must be provided and start with 'Bearer'."),
+        ({"Authorization": ""}, "Access token is invalid."),
+        ({"Authorization": "Bearer"}, "Access token is invalid."),
+        ({"Authorization": "Basic secret-key"}, "Access token is invalid."),
+        ({"Authorization": "Bearer wrong"}, "Access token is invalid."),
+        ({"Authorization": "Bearer secret-key-longer"}, "Access token is invalid."),
+        ({"X-API-Key": ""}, "Access token is invalid."),
+        ({"X-API-Key": "secret-kez"}, "Access token is invalid."),
+        # Authorization takes precedence: a wrong bearer is not rescued by a right X-API-Key.
+        ({"Authorization": "Bearer wrong", "X-API-Key": "secret-key"}, "Access token is invalid."),
+    ],
+)
 def test_refusals_are_401_and_reveal_nothing(headers, message):
     with pytest.raises(DuckError) as e:
         authorize(request(headers), SETTINGS, "app-1")
@@ -55,34 +60,45 @@ def test_app_ids_are_canonical_uuids():
         assert authorize(request({"X-API-Key": "k"}), settings, spelling) == "0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b"
 
 
-@pytest.mark.parametrize("app_id", ["other", "../x", "a" * 65, "a b", "", "é", "{0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b}"])
+@pytest.mark.parametrize(
+    "app_id", ["other", "../x", "a" * 65, "a b", "", "é", "{0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b}"]
+)
 def test_app_outside_pin_or_malformed_is_404(app_id):
     with pytest.raises(DuckError) as e:
         authorize(request({"X-API-Key": "k"}), Settings(api_key="k", app_id="pinned"), app_id)
     assert (e.value.status, e.value.code) == (404, "app_not_found")
 
 
-def signed(method="POST", path="/apps/a/workflows/run", query="", body=b'{"query":"hi"}', secret="hook-secret",
-           timestamp=None):
+def signed(
+    method="POST", path="/apps/a/workflows/run", query="", body=b'{"query":"hi"}', secret="hook-secret", timestamp=None
+):
     timestamp = timestamp or str(int(time.time()))
     return {"X-Duck-Timestamp": timestamp, "X-Duck-Signature": sign(secret, timestamp, body, method, path, query)}
 
 
 def signed_request(headers, method="POST", path="/apps/a/workflows/run", query="", body=b'{"query":"hi"}'):
-    return Request(EnvironBuilder(method=method, path=path, query_string=query, headers=headers,
-                                  data=body).get_environ())
+    return Request(
+        EnvironBuilder(method=method, path=path, query_string=query, headers=headers, data=body).get_environ()
+    )
 
 
 def test_signature_v2_covers_method_path_query_and_body():
     good = signed(query="b=2&a=1")
     assert authorize(signed_request(good, query="a=1&b=2"), SETTINGS) is None  # the daemon sorts the query
-    for changed in ({"method": "PUT"}, {"path": "/apps/b/workflows/run"}, {"query": "a=1&b=3"},
-                    {"body": b'{"query":"hj"}'}):
+    for changed in (
+        {"method": "PUT"},
+        {"path": "/apps/b/workflows/run"},
+        {"query": "a=1&b=3"},
+        {"body": b'{"query":"hj"}'},
+    ):
         with pytest.raises(DuckError) as e:
             authorize(signed_request(good, **{"query": "a=1&b=2", **changed}), SETTINGS)
         assert e.value.status == 401 and e.value.message.startswith("Signature is invalid or older than 5 minutes")
-    for bad in (signed(secret="other"), signed(timestamp=str(int(time.time()) - 301)),
-                {**signed(), "X-Duck-Signature": "v2=00"}):
+    for bad in (
+        signed(secret="other"),
+        signed(timestamp=str(int(time.time()) - 301)),
+        {**signed(), "X-Duck-Signature": "v2=00"},
+    ):
         with pytest.raises(DuckError):
             authorize(signed_request(bad), SETTINGS)
     with pytest.raises(DuckError):  # signatures count only when a secret is configured

@@ -16,7 +16,9 @@ from devkit.harness import Runtime
 from tests.conftest import ROOT
 
 JS = ROOT / "tests" / "js"
-pytestmark = pytest.mark.skipif(not (JS / "node_modules").is_dir(), reason="run `make setup` to install the Node clients")
+pytestmark = pytest.mark.skipif(
+    not (JS / "node_modules").is_dir(), reason="run `make setup` to install the Node clients"
+)
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
@@ -43,8 +45,16 @@ def chromium():
     with tempfile.TemporaryDirectory(prefix="duck-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = binary
-        for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                     "--disable-background-networking", "--disable-component-update", f"--user-data-dir={profile}"]:
+        for flag in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-background-networking",
+            "--disable-component-update",
+            f"--user-data-dir={profile}",
+        ]:
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(options=options, service=Service(driver_path))
@@ -55,7 +65,8 @@ def chromium():
 def run_page(chromium, page_origin, duck):
     chromium.get(f"{page_origin}/browser.html?base={duck.base_url}/v1&key={duck.api_key}")
     results = WebDriverWait(chromium, 60, poll_frequency=0.1).until(
-        lambda driver: driver.execute_script("return window.duckResults"))
+        lambda driver: driver.execute_script("return window.duckResults")
+    )
     return results, [entry["message"] for entry in chromium.get_log("browser") if entry["level"] == "SEVERE"]
 
 
@@ -67,8 +78,11 @@ def test_the_openai_package_works_from_an_allowed_origin(chromium, page_server):
         duck.stop()
     assert results["chat"]["text"] == "Hi there! You said: Browser (turn 1)", (results, errors)
     assert results["chat"]["requestId"].startswith("req_")  # exposed to the page
-    assert results["responses_stream"] == {"text": "Hi there! You said: Streamed (turn 1)",
-                                           "first": "response.created", "last": "response.completed"}
+    assert results["responses_stream"] == {
+        "text": "Hi there! You said: Streamed (turn 1)",
+        "first": "response.created",
+        "last": "response.completed",
+    }
     assert "demo-chat" in results["models"]
     assert results["not_found"]["status"] == 404  # the page reads Duck's JSON 404, not a network error
 

@@ -13,8 +13,10 @@ import pytest
 
 JS = Path(__file__).resolve().parent / "js"
 
-pytestmark = pytest.mark.skipif(not (JS / "node_modules").is_dir() or shutil.which("node") is None,
-                                reason="run `make setup` to install the Node clients")
+pytestmark = pytest.mark.skipif(
+    not (JS / "node_modules").is_dir() or shutil.which("node") is None,
+    reason="run `make setup` to install the Node clients",
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,5 +56,7 @@ def test_ai_sdk_default_provider_is_the_responses_api(results):
 
 
 def test_ai_sdk_chat_provider_keeps_memory_for_a_resent_history(results):
-    assert results["ai_sdk_chat"] == {"first": "Hi there! You said: Chat one (turn 1)",
-                                      "second": "Hi there! You said: Chat two (turn 2)"}
+    assert results["ai_sdk_chat"] == {
+        "first": "Hi there! You said: Chat one (turn 1)",
+        "second": "Hi there! You said: Chat two (turn 2)",
+    }

@@ -9,12 +9,19 @@ from langchain_openai import ChatOpenAI
 
 
 def chat_model(runtime, **options):
-    return ChatOpenAI(model="demo-chat", base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=0,
-                      timeout=30, **options)
+    return ChatOpenAI(
+        model="demo-chat",
+        base_url=runtime.base_url + "/v1",
+        api_key=runtime.api_key,
+        max_retries=0,
+        timeout=30,
+        **options,
+    )
 
 
-@pytest.mark.parametrize("options", [{"stream_usage": True}, {"use_responses_api": True}],
-                         ids=["chat_completions", "responses_api"])
+@pytest.mark.parametrize(
+    "options", [{"stream_usage": True}, {"use_responses_api": True}], ids=["chat_completions", "responses_api"]
+)
 def test_the_app_sees_the_earlier_turns_of_a_resent_history(runtime, options):
     llm = chat_model(runtime, **options)
     history = [SystemMessage("You are a duck."), HumanMessage("One")]

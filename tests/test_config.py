@@ -10,7 +10,11 @@ def test_defaults_generate_a_key_and_fill_declared_defaults(tmp_path):
     config = load_config(ROOT, tmp_path / "none.toml")
     assert config.key_generated and config.settings["api_key"].startswith("duck-")
     assert (config.hook_id, config.token_delay_ms, config.dify_base_url, config.storage_path) == (
-        "duck-local", 30.0, None, None)
+        "duck-local",
+        30.0,
+        None,
+        None,
+    )
     # Dify's endpoint form starts from each declared default (endpoint-modal.tsx, extractDefaultValues).
     assert config.settings["max_body_bytes"] == "1048576" and config.settings["openai_memory"] == "auto"
     assert "app" not in config.settings
@@ -20,9 +24,11 @@ def test_file_and_overrides(tmp_path):
     (tmp_path / "devkit.toml").write_text(
         '[endpoint]\nhook_id = "h1"\n[endpoint.settings]\napi_key = "k"\ncors_allowed_origins = "*"\n'
         '[demo]\ntoken_delay_ms = 5\n[storage]\npath = "s.json"\n'
-        '[dify]\nbase_url = "http://127.0.0.1:1/v1"\n[dify.apps]\n"a1" = "app-key"\n')
-    config = load_config(ROOT, tmp_path / "devkit.toml",
-                         overrides=dict([parse_setting("app=demo-chat"), parse_setting("api_key=k2")]))
+        '[dify]\nbase_url = "http://127.0.0.1:1/v1"\n[dify.apps]\n"a1" = "app-key"\n'
+    )
+    config = load_config(
+        ROOT, tmp_path / "devkit.toml", overrides=dict([parse_setting("app=demo-chat"), parse_setting("api_key=k2")])
+    )
     assert config.hook_id == "h1" and config.token_delay_ms == 5 and config.storage_path == ROOT / "s.json"
     assert config.settings["api_key"] == "k2" and config.settings["cors_allowed_origins"] == "*"
     assert not config.key_generated and config.dify_app_keys == {"a1": "app-key"}

@@ -32,8 +32,12 @@ def start(call, user=None, app="demo-chat"):
 
 
 def continue_(call, conversation_id, user=None, path=CHAT):
-    body = {"query": "more", "response_mode": "blocking", "conversation_id": conversation_id,
-            **({"user": user} if user else {})}
+    body = {
+        "query": "more",
+        "response_mode": "blocking",
+        "conversation_id": conversation_id,
+        **({"user": user} if user else {}),
+    }
     return call("POST", path, body)
 
 
@@ -77,8 +81,16 @@ def test_streaming_start_records_the_owner_too(call):
     assert reply.status == 404
 
 
-@pytest.mark.parametrize("respell", [str.upper, lambda c: c.replace("-", ""), lambda c: "{" + c + "}",
-                                     lambda c: "urn:uuid:" + c, lambda c: "{" + c.upper().replace("-", "") + "}"])
+@pytest.mark.parametrize(
+    "respell",
+    [
+        str.upper,
+        lambda c: c.replace("-", ""),
+        lambda c: "{" + c + "}",
+        lambda c: "urn:uuid:" + c,
+        lambda c: "{" + c.upper().replace("-", "") + "}",
+    ],
+)
 def test_respelling_the_id_does_not_open_someone_elses_conversation(call, respell):
     conversation_id = start(call, "alice")
     reply = continue_(call, respell(conversation_id), "mallory")

@@ -11,8 +11,12 @@ STAINLESS = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stai
 
 
 def preflight(call, path, origin=ORIGIN, method="POST", headers=STAINLESS, settings=SETTINGS):
-    return call("OPTIONS", path, headers={"Origin": origin, "Access-Control-Request-Method": method,
-                                          "Access-Control-Request-Headers": headers}, settings=settings)
+    return call(
+        "OPTIONS",
+        path,
+        headers={"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers},
+        settings=settings,
+    )
 
 
 def test_preflight_echoes_the_requested_headers_and_never_allows_credentials(call):
@@ -57,8 +61,12 @@ def test_answers_vary_on_origin_and_expose_the_request_id(call):
 
 
 def test_every_answer_carries_a_unique_request_id(call):
-    replies = [call("GET", "/health"), call("GET", "/nowhere"), call("GET", "/v1/models"),
-               call("POST", "/v1/responses", {"model": "demo-chat", "input": "x"}),
-               call("GET", "/v1/models", headers={"Authorization": "Bearer wrong"})]
+    replies = [
+        call("GET", "/health"),
+        call("GET", "/nowhere"),
+        call("GET", "/v1/models"),
+        call("POST", "/v1/responses", {"model": "demo-chat", "input": "x"}),
+        call("GET", "/v1/models", headers={"Authorization": "Bearer wrong"}),
+    ]
     ids = [reply.headers["x-request-id"] for reply in replies]
     assert all(i.startswith("req_") for i in ids) and len(set(ids)) == len(ids)

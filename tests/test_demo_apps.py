@@ -1,6 +1,7 @@
 """The demo apps as a plugin meets them: the SDK's own invokers, answered by the dev kit's Host."""
 
 import contextlib
+import functools
 import json
 import uuid
 from pathlib import Path
@@ -14,8 +15,10 @@ from devkit.host import Host
 from devkit.inprocess import answering, new_session
 from devkit.storage import Storage
 
-INTERNAL_500 = ('invoke app failed: request failed with status code: 500 and respond with: '
-                '{"message": "Internal Server Error", "code": "unknown", "status": 500}\n')
+INTERNAL_500 = (
+    "invoke app failed: request failed with status code: 500 and respond with: "
+    '{"message": "Internal Server Error", "code": "unknown", "status": 500}\n'
+)
 
 
 def invalid_param(message: str) -> str:
@@ -38,12 +41,16 @@ def failure(call) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize("invoke", [
-    lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "blocking"),
-    lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "streaming"),
-    lambda s: s.app.chat.invoke("demo-completion", "hello", {"text": "x"}, "blocking"),
-    lambda s: s.app.workflow.invoke("demo-completion", {"text": "x"}, "streaming"),
-], ids=["completion-blocking", "completion-streaming", "chat-invoker", "workflow-invoker"])
+@pytest.mark.parametrize(
+    "invoke",
+    [
+        lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "blocking"),
+        lambda s: s.app.completion.invoke("demo-completion", {"text": "x"}, "streaming"),
+        lambda s: s.app.chat.invoke("demo-completion", "hello", {"text": "x"}, "blocking"),
+        lambda s: s.app.workflow.invoke("demo-completion", {"text": "x"}, "streaming"),
+    ],
+    ids=["completion-blocking", "completion-streaming", "chat-invoker", "workflow-invoker"],
+)
 def test_completion_apps_fail_from_a_plugin_whatever_invoker(invoke):
     with sdk() as session:
         assert failure(lambda: invoke(session)) == INTERNAL_500
@@ -70,7 +77,9 @@ def test_unknown_and_malformed_conversations():
         assert second["conversation_id"] == first["conversation_id"] and second["answer"].endswith("(turn 2)")
         unknown = str(uuid.uuid4())
         assert failure(lambda: session.app.chat.invoke("demo-chat", "x", {}, "blocking", unknown)) == invalid_param("")
-        other_app = lambda: session.app.chat.invoke("demo-chatflow", "x", {}, "blocking", first["conversation_id"])  # noqa: E731
+        other_app = functools.partial(
+            session.app.chat.invoke, "demo-chatflow", "x", {}, "blocking", first["conversation_id"]
+        )
         assert failure(other_app) == invalid_param("")
         assert failure(lambda: session.app.chat.invoke("demo-chat", "x", {}, "blocking", "nope")) == INTERNAL_500
 
@@ -83,43 +92,51 @@ def test_a_blocking_run_that_fails_inside_the_app_is_a_500():
     assert events[-1]["event"] == "error" and events[-1]["code"] == "completion_request_error"
 
 
-@pytest.mark.parametrize("app, query, inputs, message", [
-    ("demo-chat", "q", {"name": 5}, "(type 'text-input') name in input form must be a string"),
-    ("demo-chat", "q", {"tone": ["formal"]}, "(type 'select') tone in input form must be a string"),
-    ("demo-chat", "q", {"tone": "rude"}, "tone in input form must be one of the following: ['friendly', 'formal']"),
-    ("demo-chat", "q", {"name": "n" * 49}, "name in input form must be less than 48 characters"),
-    ("demo-chat", "q", {"attachment": "https://x"}, "attachment in input form must be a file"),
-    ("demo-workflow", None, {}, "text is required in input form"),
-    ("demo-workflow", None, {"text": None}, "text is required in input form"),
-    ("demo-workflow", None, {"text": "t", "count": "many"}, "count in input form must be a valid number"),
-    ("demo-chat", "", {"name": 5}, "missing query"),  # the query is checked before the inputs
-])
+@pytest.mark.parametrize(
+    "app, query, inputs, message",
+    [
+        ("demo-chat", "q", {"name": 5}, "(type 'text-input') name in input form must be a string"),
+        ("demo-chat", "q", {"tone": ["formal"]}, "(type 'select') tone in input form must be a string"),
+        ("demo-chat", "q", {"tone": "rude"}, "tone in input form must be one of the following: ['friendly', 'formal']"),
+        ("demo-chat", "q", {"name": "n" * 49}, "name in input form must be less than 48 characters"),
+        ("demo-chat", "q", {"attachment": "https://x"}, "attachment in input form must be a file"),
+        ("demo-workflow", None, {}, "text is required in input form"),
+        ("demo-workflow", None, {"text": None}, "text is required in input form"),
+        ("demo-workflow", None, {"text": "t", "count": "many"}, "count in input form must be a valid number"),
+        ("demo-chat", "", {"name": 5}, "missing query"),  # the query is checked before the inputs
+    ],
+)
 def test_input_form_errors_use_difys_wording(app, query, inputs, message):
     with sdk() as session:
         if query is None:
-            call = lambda: session.app.workflow.invoke(app, inputs, "blocking")  # noqa: E731
+            call = functools.partial(session.app.workflow.invoke, app, inputs, "blocking")
         else:
-            call = lambda: session.app.chat.invoke(app, query, inputs, "blocking")  # noqa: E731
+            call = functools.partial(session.app.chat.invoke, app, query, inputs, "blocking")
         assert failure(call) == invalid_param(message)
 
 
 def test_checks_run_in_difys_order():
     with sdk() as session:
         # agent blocking before the conversation, the conversation before the inputs
-        agent = lambda: session.app.chat.invoke("demo-agent", "q", {"name": 5}, "blocking", "nope")  # noqa: E731
+        agent = functools.partial(session.app.chat.invoke, "demo-agent", "q", {"name": 5}, "blocking", "nope")
         assert failure(agent) == invalid_param("Agent Chat App does not support blocking mode")
-        unknown = lambda: session.app.chat.invoke("demo-chat", "q", {"name": 5}, "blocking", str(uuid.uuid4()))  # noqa: E731
+        unknown = functools.partial(
+            session.app.chat.invoke, "demo-chat", "q", {"name": 5}, "blocking", str(uuid.uuid4())
+        )
         assert failure(unknown) == invalid_param("")
         # the app before the query; a number input of the wrong type is Dify's TypeError: a 500
         assert failure(lambda: session.app.chat.invoke("ghost", "", {}, "blocking")) == invalid_param("app not found")
-        assert failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "count": [1]},
-                                                           "blocking")) == INTERNAL_500
+        assert (
+            failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "count": [1]}, "blocking"))
+            == INTERNAL_500
+        )
 
 
 def test_valid_inputs_are_cleaned_as_dify_does():
     with sdk() as session:
-        events = list(session.app.workflow.invoke("demo-workflow", {"text": "a\x00b", "count": "2.5", "extra": 1},
-                                                  "streaming"))
+        events = list(
+            session.app.workflow.invoke("demo-workflow", {"text": "a\x00b", "count": "2.5", "extra": 1}, "streaming")
+        )
     assert events[0]["data"]["inputs"]["text"] == "ab" and events[0]["data"]["inputs"]["count"] == 2.5
     assert "extra" not in events[0]["data"]["inputs"]
 
@@ -155,8 +172,17 @@ def test_tts_file_iteration_loop_and_agent_log_events():
     assert set(tts[-1]) == {"event", "conversation_id", "message_id", "created_at", "task_id", "audio"}
     message_file = next(e for e in file if e["event"] == "message_file")
     assert (message_file["type"], message_file["belongs_to"]) == ("image", "assistant")
-    assert set(message_file) == {"event", "conversation_id", "message_id", "created_at", "task_id", "id", "type",
-                                 "belongs_to", "url"}
+    assert set(message_file) == {
+        "event",
+        "conversation_id",
+        "message_id",
+        "created_at",
+        "task_id",
+        "id",
+        "type",
+        "belongs_to",
+        "url",
+    }
     names = [e["event"] for e in iterate]
     assert names[1:5] == ["iteration_started", "iteration_next", "iteration_next", "iteration_completed"]
     completed = iterate[4]
@@ -165,8 +191,17 @@ def test_tts_file_iteration_loop_and_agent_log_events():
     assert [e["data"]["index"] for e in loop if e["event"] == "loop_next"] == [0, 1, 2]
     assert "conversation_id" in loop[1] and loop[-1]["event"] == "message_end"
     log = next(e for e in agent_log if e["event"] == "agent_log")
-    assert set(log["data"]) == {"node_execution_id", "id", "label", "parent_id", "error", "status", "data",
-                                "metadata", "node_id"}
+    assert set(log["data"]) == {
+        "node_execution_id",
+        "id",
+        "label",
+        "parent_id",
+        "error",
+        "status",
+        "data",
+        "metadata",
+        "node_id",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -35,13 +35,19 @@ def test_upload_answers_difys_file_response(store):
     with sdk(Host(DemoApps(files=store), Storage(), files=store)) as session:
         uploaded = session.file.upload("report.pdf", b"%PDF-1.4 demo", "application/pdf")
         unknown = session.file.upload("blob", b"\x00\x01", "application/x-made-up")
-        answer = session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": uploaded.to_app_parameter()},
-                                             "blocking")
+        answer = session.app.workflow.invoke(
+            "demo-workflow", {"text": "t", "attachment": uploaded.to_app_parameter()}, "blocking"
+        )
         as_local = {"type": "document", "transfer_method": "local_file", "upload_file_id": uploaded.id}
-        refused = failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": as_local},
-                                                              "blocking"))
+        refused = failure(
+            lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": as_local}, "blocking")
+        )
     assert (uploaded.name, uploaded.size, uploaded.extension, uploaded.mime_type) == (
-        "report.pdf", 13, ".pdf", "application/pdf")
+        "report.pdf",
+        13,
+        ".pdf",
+        "application/pdf",
+    )
     assert unknown.extension == ".bin"
     assert set(parse_qs(urlsplit(uploaded.preview_url).query)) == {"timestamp", "nonce", "sign"}
     assert answer["data"]["outputs"]["text"].startswith("Echo: t [file report.pdf (13 bytes")
@@ -54,8 +60,11 @@ def test_the_signed_url_binds_the_file_and_expires(store):
     assert requests.post(url, files={"file": ("a.txt", b"x", "text/plain")}, timeout=10).status_code == 201
     for name, mimetype in (("b.txt", "text/plain"), ("a.txt", "text/html")):
         other = requests.post(url, files={"file": (name, b"x", mimetype)}, timeout=10)
-        assert other.status_code == 403 and other.json() == {"code": "forbidden", "message": "Invalid request.",
-                                                             "status": 403}
+        assert other.status_code == 403 and other.json() == {
+            "code": "forbidden",
+            "message": "Invalid request.",
+            "status": 403,
+        }
     tampered = url.replace("nonce=", "nonce=0")
     assert requests.post(tampered, files={"file": ("a.txt", b"x", "text/plain")}, timeout=10).status_code == 403
     store.access_timeout = -1  # Dify's FILES_ACCESS_TIMEOUT has passed
@@ -65,10 +74,12 @@ def test_the_signed_url_binds_the_file_and_expires(store):
 def test_file_values_are_checked_as_dify_does():
     with sdk() as session:
         bad = {"type": "document", "transfer_method": "tool_file", "tool_file_id": "nope"}
-        missing = failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": bad},
-                                                              "blocking"))
+        missing = failure(
+            lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": bad}, "blocking")
+        )
         pigeon = {"type": "document", "transfer_method": "carrier_pigeon"}
-        method = failure(lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": pigeon},
-                                                             "blocking"))
+        method = failure(
+            lambda: session.app.workflow.invoke("demo-workflow", {"text": "t", "attachment": pigeon}, "blocking")
+        )
     assert missing == invalid_param("ToolFile nope not found")
     assert method == invalid_param("No matching enum found for value 'carrier_pigeon'")

@@ -9,10 +9,14 @@ from devkit.errors import InvocationError
 from devkit.storage import Storage
 from duck import dify_errors
 
-DIFY_500 = ('invoke app failed: request failed with status code: 500 and respond with: '
-            '{"message": "Internal Server Error", "code": "unknown", "status": 500}')
-UNKNOWN_CONVERSATION = ('invoke app failed: request failed with status code: 400 and respond with: '
-                        '{"code": "invalid_param", "message": "", "status": 400}')
+DIFY_500 = (
+    "invoke app failed: request failed with status code: 500 and respond with: "
+    '{"message": "Internal Server Error", "code": "unknown", "status": 500}'
+)
+UNKNOWN_CONVERSATION = (
+    "invoke app failed: request failed with status code: 400 and respond with: "
+    '{"code": "invalid_param", "message": "", "status": 400}'
+)
 NO_APP = "fetch app failed: data is nil"
 
 
@@ -33,6 +37,7 @@ class FailingApps:
 def dify_fails(plugin, monkeypatch):
     def use(text):
         monkeypatch.setattr(plugin.host, "apps", FailingApps(text))
+
     return use
 
 
@@ -45,8 +50,9 @@ def answer(reply):
 @pytest.mark.parametrize("mode", ["streaming", "blocking"])
 def test_completion_apps_fail_with_a_clear_501(call, dify_fails, mode):
     dify_fails(DIFY_500)
-    status, code, message = answer(call("POST", "/apps/demo-completion/completion-messages",
-                                        {"inputs": {"text": "x"}, "response_mode": mode}))
+    status, code, message = answer(
+        call("POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "x"}, "response_mode": mode})
+    )
     assert (status, code) == (501, "completion_apps_unsupported")
     assert "Workflow app" in message and "cannot run Completion" in message
 
@@ -62,15 +68,18 @@ def test_run_says_a_bare_500_is_likely_a_completion_app(call, dify_fails, body):
 
 def test_openai_route_names_the_completion_limit_too(call, dify_fails):
     dify_fails(DIFY_500)
-    reply = call("POST", "/v1/chat/completions", {"model": "demo-completion", "messages": [{"role": "user", "content": "x"}]})
+    reply = call(
+        "POST", "/v1/chat/completions", {"model": "demo-completion", "messages": [{"role": "user", "content": "x"}]}
+    )
     error = json.loads(reply.body)["error"]
     assert reply.status == 501 and error["code"] == "completion_apps_unsupported"
     assert reply.headers["x-should-retry"] == "false"
 
 
 @pytest.mark.parametrize("mode, where", [("blocking", "while running the app"), ("streaming", "before starting")])
-def test_a_bare_500_from_an_app_known_to_be_chat_keeps_a_useful_message(call, dify_fails, plugin, monkeypatch,
-                                                                          mode, where):
+def test_a_bare_500_from_an_app_known_to_be_chat_keeps_a_useful_message(
+    call, dify_fails, plugin, monkeypatch, mode, where
+):
     monkeypatch.setattr(plugin.host, "storage", Storage())
     assert call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}).status == 200  # its mode is learnt
     dify_fails(DIFY_500)
@@ -88,14 +97,22 @@ def test_unknown_app_from_fetch_app_is_404(call, dify_fails):
 
 
 def test_empty_invalid_param_on_a_continued_conversation_is_404(call, dify_fails, plugin, monkeypatch):
-    started = json.loads(call("POST", "/apps/demo-chat/chat-messages", {"query": "hi", "response_mode": "blocking"}).body)
+    started = json.loads(
+        call("POST", "/apps/demo-chat/chat-messages", {"query": "hi", "response_mode": "blocking"}).body
+    )
     dify_fails(UNKNOWN_CONVERSATION)  # e.g. deleted in Dify since
-    reply = call("POST", "/apps/demo-chat/chat-messages",
-                 {"query": "again", "conversation_id": started["conversation_id"], "response_mode": "blocking"})
+    reply = call(
+        "POST",
+        "/apps/demo-chat/chat-messages",
+        {"query": "again", "conversation_id": started["conversation_id"], "response_mode": "blocking"},
+    )
     assert answer(reply)[:2] == (404, "not_found")
     # Without a conversation, the same empty refusal stays a 400 that says Dify gave no reason.
     assert answer(call("POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "x"}})) == (
-        400, "invalid_param", "Dify refused the request without saying why.")
+        400,
+        "invalid_param",
+        "Dify refused the request without saying why.",
+    )
 
 
 @pytest.mark.parametrize("conversation_id", ["abc", "1", "0a6b2f3c-1d2e-4f50-8a9b", "x" * 36, "urn:uuid:zz"])
@@ -142,4 +159,7 @@ def test_translation_is_pure_and_shared():
     assert dify_errors.dify_error(Exception(UNKNOWN_CONVERSATION), "chat", conversation_id=conversation).status == 404
     assert dify_errors.invocation_error(Exception(DIFY_500), "completion", blocking=True).status == 501
     assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True).status == 501
-    assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True, known_mode="workflow").status == 500
+    assert (
+        dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True, known_mode="workflow").status
+        == 500
+    )

@@ -13,7 +13,8 @@ def test_a_failure_becomes_the_last_event():
         raise Exception("app not found")
 
     assert list(encoders.SSE.render(events()))[-1] == (
-        b'data: {"event":"error","code":"app_not_found","message":"App not found.","status":404}\n\n')
+        b'data: {"event":"error","code":"app_not_found","message":"App not found.","status":404}\n\n'
+    )
 
 
 def test_dumps_falls_back_for_what_orjson_refuses():
@@ -22,7 +23,11 @@ def test_dumps_falls_back_for_what_orjson_refuses():
 
 
 def test_text_writes_answers_marks_a_replacement_and_ends_with_an_error():
-    events = [{"event": "message", "answer": "bad"}, {"event": "agent_message", "answer": "!"},
-              {"event": "message_replace", "answer": "Sorry."}, {"event": "message_end", "metadata": {}},
-              {"event": "error", "status": 400, "code": "x", "message": "model failed"}]
+    events = [
+        {"event": "message", "answer": "bad"},
+        {"event": "agent_message", "answer": "!"},
+        {"event": "message_replace", "answer": "Sorry."},
+        {"event": "message_end", "metadata": {}},
+        {"event": "error", "status": 400, "code": "x", "message": "model failed"},
+    ]
     assert b"".join(encoders.Text.render(events)) == b"bad!\n[replaced] Sorry.\n[error] model failed\n"

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from devkit.inprocess import raw_request
 from tests.conftest import API_KEY
 
@@ -52,8 +50,11 @@ def test_chat_blocking_returns_the_service_api_shape(call):
 
 def test_conversation_continues(call):
     first = json.loads(call("POST", "/apps/demo-chat/chat-messages", {"query": "a", "response_mode": "blocking"}).body)
-    second = call("POST", "/apps/demo-chat/chat-messages",
-                  {"query": "b", "response_mode": "blocking", "conversation_id": first["conversation_id"]})
+    second = call(
+        "POST",
+        "/apps/demo-chat/chat-messages",
+        {"query": "b", "response_mode": "blocking", "conversation_id": first["conversation_id"]},
+    )
     assert json.loads(second.body)["answer"].endswith("(turn 2)")
 
 
@@ -72,8 +73,9 @@ def test_chatflow_streams_workflow_events_then_message_end(call):
 
 
 def test_workflow_blocking_and_streaming(call):
-    blocking = call("POST", "/apps/demo-workflow/workflows/run",
-                    {"inputs": {"text": "abc"}, "response_mode": "blocking"})
+    blocking = call(
+        "POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "abc"}, "response_mode": "blocking"}
+    )
     assert json.loads(blocking.body)["data"]["outputs"] == {"text": "Echo: abc"}
     events = sse_events(call("POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "abc"}}))
     assert events[-1]["event"] == "workflow_finished"
@@ -81,14 +83,17 @@ def test_workflow_blocking_and_streaming(call):
 
 def test_completion_route_says_dify_cannot_run_completion_apps_for_plugins(call):
     for mode in ("blocking", "streaming"):
-        reply = call("POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "ducks"}, "response_mode": mode})
+        reply = call(
+            "POST", "/apps/demo-completion/completion-messages", {"inputs": {"text": "ducks"}, "response_mode": mode}
+        )
         assert error(reply) == (501, "completion_apps_unsupported") and reply.headers["x-should-retry"] == "false"
         assert "Workflow app" in json.loads(reply.body)["message"]
 
 
 def test_run_route_answers_in_the_apps_own_shape(call):
-    workflow = json.loads(call("POST", "/apps/demo-workflow/run",
-                               {"inputs": {"text": "x"}, "response_mode": "blocking"}).body)
+    workflow = json.loads(
+        call("POST", "/apps/demo-workflow/run", {"inputs": {"text": "x"}, "response_mode": "blocking"}).body
+    )
     chat = json.loads(call("POST", "/apps/demo-chat/run", {"query": "x", "response_mode": "blocking"}).body)
     assert "workflow_run_id" in workflow and chat["mode"] == "chat"
 
@@ -107,9 +112,14 @@ def test_duck_hello_world_streams_plain_text(call):
 
 def test_health_needs_no_key_nor_settings_and_reports_the_effective_limits(call):
     reply = call("GET", "/health", headers={"Authorization": ""})
-    assert json.loads(reply.body) == {"status": "ok", "name": "duck", "version": "0.1.0", "runtime": "local",
-                                      "limits": {"max_body_bytes": 1048576, "max_upload_bytes": 8388608},
-                                      "storage": "ok"}
+    assert json.loads(reply.body) == {
+        "status": "ok",
+        "name": "duck",
+        "version": "0.1.0",
+        "runtime": "local",
+        "limits": {"max_body_bytes": 1048576, "max_upload_bytes": 8388608},
+        "storage": "ok",
+    }
     assert API_KEY.encode() not in reply.body
     unconfigured = call("GET", "/health", headers={"Authorization": ""}, settings={})
     assert unconfigured.status == 200 and json.loads(unconfigured.body)["status"] == "ok"
@@ -125,17 +135,24 @@ def error(reply):
 
 
 def test_mode_mismatches_answer_like_the_service_api(call):
-    assert error(call("POST", "/apps/demo-workflow/chat-messages", {"query": "x", "inputs": {"text": "t"}})) == (400, "not_chat_app")
+    assert error(call("POST", "/apps/demo-workflow/chat-messages", {"query": "x", "inputs": {"text": "t"}})) == (
+        400,
+        "not_chat_app",
+    )
     assert error(call("POST", "/apps/demo-chat/workflows/run", {"inputs": {}})) == (400, "not_workflow_app")
     assert error(call("POST", "/apps/demo-chat/completion-messages", {})) == (400, "app_unavailable")
-    assert error(call("POST", "/apps/demo-workflow/completion-messages",
-                      {"inputs": {"text": "t"}, "response_mode": "blocking"})) == (400, "app_unavailable")
+    assert error(
+        call("POST", "/apps/demo-workflow/completion-messages", {"inputs": {"text": "t"}, "response_mode": "blocking"})
+    ) == (400, "app_unavailable")
 
 
 def test_a_completion_app_on_another_route_fails_in_dify_and_the_answer_says_why(call):
     # Dify dispatches by the app's mode, so a completion app fails the same way on every route (a bare 500).
-    for path, body in (("chat-messages", {"query": "x", "inputs": {"text": "t"}}), ("workflows/run", {"inputs": {"text": "t"}}),
-                       ("run", {"inputs": {"text": "t"}})):
+    for path, body in (
+        ("chat-messages", {"query": "x", "inputs": {"text": "t"}}),
+        ("workflows/run", {"inputs": {"text": "t"}}),
+        ("run", {"inputs": {"text": "t"}}),
+    ):
         reply = call("POST", f"/apps/demo-completion/{path}", body)
         assert error(reply) == (501, "completion_apps_unsupported")
         assert "If it is a Completion app" in json.loads(reply.body)["message"]
@@ -155,7 +172,9 @@ def test_parameters_of_an_unknown_app(call):
 def test_error_before_the_stream_gets_a_real_status(call):
     assert call("POST", "/apps/demo-chat/chat-messages", {"query": "hi"}).status == 200  # its mode is learnt: chat
     assert error(call("POST", "/apps/demo-chat/chat-messages", {"query": "/fail before"})) == (
-        500, "internal_server_error")
+        500,
+        "internal_server_error",
+    )
 
 
 def test_error_mid_stream_becomes_the_last_event(call):
@@ -165,16 +184,21 @@ def test_error_mid_stream_becomes_the_last_event(call):
 
 def test_a_crash_mid_stream_becomes_the_last_event(call):
     crashed = sse_events(call("POST", "/apps/demo-chat/chat-messages", {"query": "/crash during"}))
-    assert crashed[-1] == {"event": "error", "code": "internal_server_error", "status": 500,
-                           "message": "Internal Server Error, please contact support."}
+    assert crashed[-1] == {
+        "event": "error",
+        "code": "internal_server_error",
+        "status": 500,
+        "message": "Internal Server Error, please contact support.",
+    }
 
 
 def test_large_events_are_split_into_chunks_of_at_most_1_mib(call):
     reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "/big 3000000"})
     assert max(len(c) for c in reply.chunks) <= 1024 * 1024
     assert b"x" * 3000000 in reply.body
-    blocking = call("POST", "/apps/demo-workflow/workflows/run",
-                    {"inputs": {"text": "/big 3000000"}, "response_mode": "blocking"})
+    blocking = call(
+        "POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": "/big 3000000"}, "response_mode": "blocking"}
+    )
     assert max(len(c) for c in blocking.chunks) <= 1024 * 1024
     assert int(blocking.headers["Content-Length"]) == len(blocking.body)
     assert len(json.loads(blocking.body)["data"]["outputs"]["text"]) == 3000000
@@ -189,16 +213,23 @@ def test_unknown_route_and_wrong_method_are_json(call):
 
 def test_cors_preflight_and_headers(call):
     settings = {"api_key": API_KEY, "cors_allowed_origins": "https://a.example"}
-    preflight = call("OPTIONS", "/apps/demo-chat/chat-messages", headers={"Origin": "https://a.example"},
-                     settings=settings)
+    preflight = call(
+        "OPTIONS", "/apps/demo-chat/chat-messages", headers={"Origin": "https://a.example"}, settings=settings
+    )
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://a.example"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    denied = call("OPTIONS", "/apps/demo-chat/chat-messages", headers={"Origin": "https://evil.example"},
-                  settings=settings)
+    denied = call(
+        "OPTIONS", "/apps/demo-chat/chat-messages", headers={"Origin": "https://evil.example"}, settings=settings
+    )
     assert error(denied) == (403, "cors_forbidden") and "Access-Control-Allow-Origin" not in denied.headers
-    ok = call("POST", "/apps/demo-chat/chat-messages", {"query": "x", "response_mode": "blocking"},
-              {"Origin": "https://a.example"}, settings=settings)
+    ok = call(
+        "POST",
+        "/apps/demo-chat/chat-messages",
+        {"query": "x", "response_mode": "blocking"},
+        {"Origin": "https://a.example"},
+        settings=settings,
+    )
     assert ok.headers["Access-Control-Allow-Origin"] == "https://a.example"
     assert error(call("OPTIONS", "/health", headers={"Origin": "https://a.example"})) == (403, "cors_forbidden")
 
@@ -206,13 +237,14 @@ def test_cors_preflight_and_headers(call):
 def test_pinned_app_hides_other_apps(call):
     settings = {"api_key": API_KEY, "app": {"app_id": "demo-chat"}}
     assert error(call("POST", "/apps/demo-agent/chat-messages", {"query": "x"}, settings=settings)) == (
-        404, "app_not_found")
+        404,
+        "app_not_found",
+    )
     assert call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}, settings=settings).status == 200
 
 
 def test_unconfigured_endpoint_says_so(call):
-    assert error(call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}, settings={})) == (
-        503, "not_configured")
+    assert error(call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}, settings={})) == (503, "not_configured")
 
 
 def test_sdk_plain_text_never_reaches_callers_for_a_trailing_slash(plugin):
@@ -222,9 +254,15 @@ def test_sdk_plain_text_never_reaches_callers_for_a_trailing_slash(plugin):
 
 def test_oversize_bodies_are_refused_before_they_are_parsed(plugin):
     garbage = b"\xff not json at all " * 70_000  # would be a 400 if anything parsed it
-    reply = plugin.dispatch(raw_request("POST", "/apps/demo-chat/chat-messages", garbage,
-                                        {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}),
-                            {"api_key": API_KEY})
+    reply = plugin.dispatch(
+        raw_request(
+            "POST",
+            "/apps/demo-chat/chat-messages",
+            garbage,
+            {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        ),
+        {"api_key": API_KEY},
+    )
     assert reply.status == 413 and json.loads(reply.body)["code"] == "request_entity_too_large"
 
 
@@ -242,15 +280,24 @@ def test_streams_of_a_fast_app_are_coalesced(call):
 def test_every_streaming_route_splits_a_big_answer_into_pieces_of_at_most_1_mib(call):
     replies = {
         "sse": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}"}),
-        "ndjson": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}"},
-                       {"Accept": "application/x-ndjson"}),
+        "ndjson": call(
+            "POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}"}, {"Accept": "application/x-ndjson"}
+        ),
         "workflow": call("POST", "/apps/demo-workflow/workflows/run", {"inputs": {"text": f"/big {BIG}"}}),
         "run": call("POST", "/apps/demo-chat/run", {"query": f"/big {BIG}"}),
-        "blocking": call("POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}", "response_mode": "blocking"}),
-        "openai": call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
-                                                        "messages": [{"role": "user", "content": f"/big {BIG}"}]}),
-        "openai_blocking": call("POST", "/v1/chat/completions", {
-            "model": "demo-chat", "messages": [{"role": "user", "content": f"/big {BIG}"}]}),
+        "blocking": call(
+            "POST", "/apps/demo-chat/chat-messages", {"query": f"/big {BIG}", "response_mode": "blocking"}
+        ),
+        "openai": call(
+            "POST",
+            "/v1/chat/completions",
+            {"model": "demo-chat", "stream": True, "messages": [{"role": "user", "content": f"/big {BIG}"}]},
+        ),
+        "openai_blocking": call(
+            "POST",
+            "/v1/chat/completions",
+            {"model": "demo-chat", "messages": [{"role": "user", "content": f"/big {BIG}"}]},
+        ),
         "duck": call("GET", f"/duck/demo-chat?query=/big+{BIG}"),
     }
     for name, reply in replies.items():

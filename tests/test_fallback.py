@@ -6,7 +6,9 @@ import pytest
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "HEAD"])
-@pytest.mark.parametrize("path", ["/", "/nope", "/apps", "/apps/demo-chat", "/health/", "/%00", "/apps/demo-chat/x/y/z"])
+@pytest.mark.parametrize(
+    "path", ["/", "/nope", "/apps", "/apps/demo-chat", "/health/", "/%00", "/apps/demo-chat/x/y/z"]
+)
 def test_unknown_paths_answer_json(call, method, path):
     reply = call(method, path)
     assert reply.status == 404 and reply.headers["Content-Type"] == "application/json"

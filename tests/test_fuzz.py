@@ -16,10 +16,17 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
-fields = st.fixed_dictionaries({}, optional={
-    "query": json_values, "inputs": json_values, "response_mode": st.sampled_from(["streaming", "blocking", "x"]) | json_values,
-    "conversation_id": json_values, "user": json_values, "files": json_values,
-})
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "query": json_values,
+        "inputs": json_values,
+        "response_mode": st.sampled_from(["streaming", "blocking", "x"]) | json_values,
+        "conversation_id": json_values,
+        "user": json_values,
+        "files": json_values,
+    },
+)
 models = st.sampled_from([ChatRequest, WorkflowRequest, CompletionRequest, RunRequest])
 content_types = st.sampled_from(["application/json", "", "text/plain", "application/json; charset=utf-8"])
 
@@ -51,8 +58,13 @@ def test_any_json_object(body, model):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["api_key", "app", "cors_allowed_origins", "max_body_bytes", "signing_secret",
-                                        "other"]), json_values) | json_values)
+@given(
+    st.dictionaries(
+        st.sampled_from(["api_key", "app", "cors_allowed_origins", "max_body_bytes", "signing_secret", "other"]),
+        json_values,
+    )
+    | json_values
+)
 def test_any_settings(raw):
     try:
         result = parse_settings(raw)

@@ -15,23 +15,34 @@ DISCORD_SEED = "11" * 32
 
 
 def settings_for(provider, **extra):
-    return {"api_key": API_KEY, "webhook_provider": provider, "webhook_secret": SECRET,
-            "discord_public_key": senders.discord_public_key(DISCORD_SEED), **extra}
+    return {
+        "api_key": API_KEY,
+        "webhook_provider": provider,
+        "webhook_secret": SECRET,
+        "discord_public_key": senders.discord_public_key(DISCORD_SEED),
+        **extra,
+    }
 
 
 @pytest.fixture
 def hook(plugin):
     """hook(provider, app_id, body=None, event=None, headers=None, settings=None, path_suffix="") -> Reply."""
 
-    def _hook(provider, app_id="demo-webhook", body=None, event=None, headers=None, settings=None, query="",
-              signed=True):
+    def _hook(
+        provider, app_id="demo-webhook", body=None, event=None, headers=None, settings=None, query="", signed=True
+    ):
         sample, content_type = senders.sample(provider, event)
         body = sample if body is None else body
         secret = DISCORD_SEED if provider == "discord" else SECRET
-        all_headers = {"Content-Type": content_type,
-                       **(senders.signed_headers(provider, body, secret, event) if signed else {}), **(headers or {})}
-        reply = plugin.dispatch(raw_request("POST", f"/hooks/{app_id}{query}", body, all_headers),
-                                settings if settings is not None else settings_for(provider))
+        all_headers = {
+            "Content-Type": content_type,
+            **(senders.signed_headers(provider, body, secret, event) if signed else {}),
+            **(headers or {}),
+        }
+        reply = plugin.dispatch(
+            raw_request("POST", f"/hooks/{app_id}{query}", body, all_headers),
+            settings if settings is not None else settings_for(provider),
+        )
         reply.json = json.loads(reply.body) if reply.body else None
         return reply
 
@@ -49,8 +60,12 @@ def test_each_senders_signed_delivery_runs_the_app(hook, provider):
         assert reply.json["type"] == 4 and reply.json["data"]["content"].startswith("event=ask ")
     else:
         text = reply.json["outputs"]["text"]
-        event = {"github": "issues", "stripe": "payment_intent.succeeded", "shopify": "orders/create",
-                 "standard": "invoice.paid"}[provider]
+        event = {
+            "github": "issues",
+            "stripe": "payment_intent.succeeded",
+            "shopify": "orders/create",
+            "standard": "invoice.paid",
+        }[provider]
         assert text.startswith(f"event={event} action=")
         assert text.endswith(f"payload={len(senders.sample(provider)[0])} chars") or "payload=" in text
 
@@ -67,12 +82,15 @@ def test_payload_with_fields_the_app_lacks_still_runs(hook):
     assert 'action={"nested": true}' in reply.json["outputs"]["text"]
 
 
-@pytest.mark.parametrize("mapping, expected", [
-    ("action = issue.title", "action=Duck quacks too loud"),
-    ("action = nothing.here", "action=opened"),  # matches nothing: the top-level field stays
-    ("action = issue.number", "action=1347"),
-    ("# a comment\n\naction = repository.full_name", "action=octo-org/pond"),
-])
+@pytest.mark.parametrize(
+    "mapping, expected",
+    [
+        ("action = issue.title", "action=Duck quacks too loud"),
+        ("action = nothing.here", "action=opened"),  # matches nothing: the top-level field stays
+        ("action = issue.number", "action=1347"),
+        ("# a comment\n\naction = repository.full_name", "action=octo-org/pond"),
+    ],
+)
 def test_webhook_inputs_map_payload_fields(hook, mapping, expected):
     reply = hook("github", settings=settings_for("github", webhook_inputs=mapping))
     assert expected in reply.json["outputs"]["text"]
@@ -106,8 +124,11 @@ def test_wrong_and_missing_signatures_are_refused_and_run_nothing(hook, plugin, 
     conversations = len(plugin.host.apps.conversations)
     missing = hook(provider, app_id="demo-chat", signed=False)
     assert missing.status == 401 and missing.json["code"] == "unauthorized"
-    wrong_settings = settings_for(provider, webhook_secret="whsec_" + "A" * 32,
-                                  discord_public_key=nacl.signing.SigningKey(b"\x22" * 32).verify_key.encode().hex())
+    wrong_settings = settings_for(
+        provider,
+        webhook_secret="whsec_" + "A" * 32,
+        discord_public_key=nacl.signing.SigningKey(b"\x22" * 32).verify_key.encode().hex(),
+    )
     wrong = hook(provider, app_id="demo-chat", settings=wrong_settings)
     assert wrong.status == 401 and provider in wrong.json["message"]
     assert len(plugin.host.apps.conversations) == conversations
@@ -117,7 +138,7 @@ def test_wrong_and_missing_signatures_are_refused_and_run_nothing(hook, plugin, 
 
 @pytest.mark.parametrize("provider", ["stripe", "slack", "standard"])
 def test_stale_timestamps_are_refused(hook, provider):
-    body, content_type = senders.sample(provider)
+    body, _content_type = senders.sample(provider)
     headers = senders.signed_headers(provider, body, SECRET, now=1_600_000_000)
     reply = hook(provider, body=body, headers=headers, signed=False)
     assert reply.status == 401
@@ -137,14 +158,15 @@ def test_discord_ping_and_github_ping_answer_without_running(hook):
 
 
 def test_slack_url_verification_answers_the_challenge(hook):
-    body = json.dumps({"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                       "token": "x"}).encode()
+    body = json.dumps(
+        {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "token": "x"}
+    ).encode()
     reply = hook("slack", body=body, headers={"Content-Type": "application/json"})
     assert reply.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
 
 
 def test_a_repeated_delivery_replays_the_first_answer_without_running(hook, plugin):
-    body, content_type = senders.sample("github")
+    body, _content_type = senders.sample("github")
     headers = senders.signed_headers("github", body, SECRET)
     first = hook("github", body=body, headers=headers, signed=False)
     again = hook("github", body=body, headers=headers, signed=False)
@@ -175,9 +197,17 @@ def test_another_endpoints_delivery_id_replays_nothing_of_its_answer(hook):
     assert hook("github", body=body, headers=headers, signed=False).status == 200
     other = settings_for("github", api_key="another-endpoints-key", webhook_secret="another-secret")
     mine = json.dumps({"action": "mine"}).encode()
-    reply = hook("github", body=mine, signed=False, settings=other,
-                 headers={"Authorization": "Bearer another-endpoints-key", "X-GitHub-Event": "issues",
-                          "X-GitHub-Delivery": headers["X-GitHub-Delivery"]})
+    reply = hook(
+        "github",
+        body=mine,
+        signed=False,
+        settings=other,
+        headers={
+            "Authorization": "Bearer another-endpoints-key",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": headers["X-GitHub-Delivery"],
+        },
+    )
     assert reply.status == 200 and "Idempotent-Replayed" not in reply.headers
     assert "action=mine" in reply.json["outputs"]["text"]
 
@@ -215,8 +245,9 @@ def test_key_in_url_only_when_allowed(hook):
 
 
 def test_the_api_key_header_works_without_a_provider(hook):
-    reply = hook("standard", signed=False, settings={"api_key": API_KEY},
-                 headers={"Authorization": f"Bearer {API_KEY}"})
+    reply = hook(
+        "standard", signed=False, settings={"api_key": API_KEY}, headers={"Authorization": f"Bearer {API_KEY}"}
+    )
     assert reply.status == 200
     assert hook("standard", signed=False, settings={"api_key": API_KEY}).status == 401
 
@@ -226,9 +257,23 @@ def test_provider_without_its_secret_is_a_configuration_error(hook):
     assert reply.status == 503 and "webhook_secret" in reply.json["message"]
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"a": "\x00"}', b"", b"not json at all", b"[1, 2]", b"{" * 5000,
-                                  b'{"text": "\\ud800"}', b'{"a": {"b": "x\\u0000y"}}', b'{"a": NaN}',
-                                  b'{"a": 1e999}', b'{"a": ' + b"9" * 30 + b"}", b"[" * 5000 + b"]" * 5000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe",
+        b'{"a": "\x00"}',
+        b"",
+        b"not json at all",
+        b"[1, 2]",
+        b"{" * 5000,
+        b'{"text": "\\ud800"}',
+        b'{"a": {"b": "x\\u0000y"}}',
+        b'{"a": NaN}',
+        b'{"a": 1e999}',
+        b'{"a": ' + b"9" * 30 + b"}",
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
 @pytest.mark.parametrize("app_id", ["demo-webhook", "demo-chat", "demo-workflow"])
 def test_bad_bodies_get_4xx_json_or_run(hook, body, app_id):
     reply = hook("standard", app_id=app_id, body=body)
@@ -263,12 +308,20 @@ def test_devkit_webhook_send_posts_a_signed_delivery(slack_runtime):
     import sys
 
     url = f"{slack_runtime.base_url}/hooks/demo-chat"
-    sent = subprocess.run([sys.executable, "-m", "devkit", "webhook", "send", "slack", url, "--secret", SECRET],
-                          capture_output=True, text=True, timeout=60)
+    sent = subprocess.run(
+        [sys.executable, "-m", "devkit", "webhook", "send", "slack", url, "--secret", SECRET],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.startswith("200\n") and '"response_type":"in_channel"' in sent.stdout
-    refused = subprocess.run([sys.executable, "-m", "devkit", "webhook", "send", "slack", url, "--secret", "wrong"],
-                             capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, "-m", "devkit", "webhook", "send", "slack", url, "--secret", "wrong"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 1 and refused.stdout.startswith("401\n")
 
 
@@ -284,8 +337,7 @@ def test_a_repeat_while_the_first_still_runs_gets_409(slack_runtime):
         import time
 
         time.sleep(delay)
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   **senders.signed_headers("slack", body, SECRET)}
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **senders.signed_headers("slack", body, SECRET)}
         return httpx.post(url, content=body, headers=headers, timeout=30)
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:

@@ -2,17 +2,26 @@
 
 import json
 import time
+from urllib.parse import quote, unquote, urlencode
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from duck import openapi, routes
 from duck.auth import sign
 from tests.test_auth import signed
+
 
 def test_replay_on_another_route_is_refused_through_the_dispatch(call):
     settings = {"api_key": "unused-key-123", "signing_secret": "hook-secret"}
     body = json.dumps({"inputs": {"text": "lead"}, "response_mode": "blocking"}).encode()
-    headers = {"Authorization": "", **signed(path="/apps/demo-workflow/workflows/run", body=body),
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": "",
+        **signed(path="/apps/demo-workflow/workflows/run", body=body),
+        "Content-Type": "application/json",
+    }
     headers.pop("Authorization")
     ok = call("POST", "/apps/demo-workflow/workflows/run", body=body, headers=headers, settings=settings, auth=False)
     assert ok.status == 200
@@ -25,15 +34,21 @@ def test_replay_on_another_route_is_refused_through_the_dispatch(call):
 def test_malformed_timestamps_are_401_never_500(call, timestamp):
     settings = {"api_key": "unused-key-123", "signing_secret": "hook-secret"}
     headers = {"X-Duck-Timestamp": timestamp, "X-Duck-Signature": "v2=" + "0" * 64}
-    reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "x"}, headers=headers, settings=settings,
-                 auth=False)
+    reply = call(
+        "POST", "/apps/demo-chat/chat-messages", {"query": "x"}, headers=headers, settings=settings, auth=False
+    )
     assert reply.status == 401 and json.loads(reply.body)["code"] == "unauthorized"
 
 
 def test_the_daemons_empty_chunked_body_is_an_empty_body_on_every_route(call):
     """Go's Request.Write sends an empty POST/PUT body as chunked `0\\r\\n\\r\\n`; the SDK passes it on."""
-    for path in ("/apps/demo-chat/chat-messages", "/apps/demo-workflow/workflows/run",
-                 "/apps/demo-completion/completion-messages", "/apps/demo-workflow/run", "/v1/chat/completions"):
+    for path in (
+        "/apps/demo-chat/chat-messages",
+        "/apps/demo-workflow/workflows/run",
+        "/apps/demo-completion/completion-messages",
+        "/apps/demo-workflow/run",
+        "/v1/chat/completions",
+    ):
         reply = call("POST", path, body=b"0\r\n\r\n", chunked=True, headers={"Content-Type": "application/json"})
         assert reply.status == 400, path
         body = json.loads(reply.body)
@@ -45,9 +60,19 @@ def test_the_daemons_empty_chunked_body_is_an_empty_body_on_every_route(call):
 
 def test_an_empty_chunked_body_signed_as_empty_is_accepted(call):
     now = str(int(time.time()))
-    headers = {"X-Duck-Timestamp": now, "X-Duck-Signature": sign("s", now, b"", "POST", "/apps/demo-workflow/workflows/run")}
-    reply = call("POST", "/apps/demo-workflow/workflows/run", body=b"0\r\n\r\n", chunked=True, headers=headers,
-                 settings={"api_key": "other-key-123", "signing_secret": "s"}, auth=False)
+    headers = {
+        "X-Duck-Timestamp": now,
+        "X-Duck-Signature": sign("s", now, b"", "POST", "/apps/demo-workflow/workflows/run"),
+    }
+    reply = call(
+        "POST",
+        "/apps/demo-workflow/workflows/run",
+        body=b"0\r\n\r\n",
+        chunked=True,
+        headers=headers,
+        settings={"api_key": "other-key-123", "signing_secret": "s"},
+        auth=False,
+    )
     assert reply.status == 400 and "empty" in json.loads(reply.body)["message"]  # authenticated, then refused
 
 
@@ -55,19 +80,13 @@ def test_an_empty_chunked_body_signed_as_empty_is_accepted(call):
 # The routes come from the YAML declarations and their bodies' field names from /openapi.json, so a route
 # added by anyone is covered without editing this file.
 
-from urllib.parse import quote, unquote, urlencode  # noqa: E402
-
-import httpx  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from duck import openapi, routes  # noqa: E402
-
 DEMO_APPS = ["demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion"]
 DOCUMENT = openapi.document()
 # Every field name any request schema knows, at any depth, so nested positions get meaningful keys too.
-FIELDS = sorted({name for schema in DOCUMENT["components"]["schemas"].values()
-                 for name in (schema.get("properties") or {})} | {"role", "content", "type", "text"})
+FIELDS = sorted(
+    {name for schema in DOCUMENT["components"]["schemas"].values() for name in (schema.get("properties") or {})}
+    | {"role", "content", "type", "text"}
+)
 NASTY_TEXT = ["", "\x00", "a\x00b", "\ud800", "x\udfffy", "\ufeff", "../..", "%00", "9" * 40, " ", "\u202e"]
 texts = st.sampled_from(NASTY_TEXT + DEMO_APPS) | st.text(max_size=20)
 json_values = st.recursive(
@@ -78,8 +97,12 @@ json_values = st.recursive(
 
 
 def declared_operations() -> list[tuple[str, str]]:
-    return sorted((rule.rule, method) for rule in routes.declared_routes().iter_rules()
-                  for method in rule.methods if method not in ("HEAD", "OPTIONS"))
+    return sorted(
+        (rule.rule, method)
+        for rule in routes.declared_routes().iter_rules()
+        for method in rule.methods
+        if method not in ("HEAD", "OPTIONS")
+    )
 
 
 def operation_strategy(rule: str, method: str):
@@ -137,12 +160,13 @@ def assert_no_5xx(status: int, content_type: str, body: bytes, where: str) -> No
 @pytest.mark.parametrize("rule, method", declared_operations())
 def test_no_input_gives_a_5xx_through_the_dispatch(call, rule, method):
     @given(operation_strategy(rule, method))
-    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     def check(request):
         target, body = request
         reply = call(method, target, body=body, headers={"Content-Type": "application/json"})
-        assert_no_5xx(reply.status, reply.headers.get("Content-Type", ""), reply.body, f"{method} {target} {body[:120]!r}")
+        assert_no_5xx(
+            reply.status, reply.headers.get("Content-Type", ""), reply.body, f"{method} {target} {body[:120]!r}"
+        )
 
     check()
 
@@ -157,13 +181,23 @@ def runtime():
     running.stop()
 
 
-@pytest.mark.parametrize("body", [b'{"query": "hi", "inputs": {"name": "\\ud800"}}', b'{"query": "hi", "inputs": {"\\udc00": 1}}',
-                                  b'{"query": "hi", "inputs": {"name": ["a\\u0000"]}}',
-                                  b'{"query": "hi", "inputs": {"n": 18446744073709551617}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "hi", "inputs": {"name": "\\ud800"}}',
+        b'{"query": "hi", "inputs": {"\\udc00": 1}}',
+        b'{"query": "hi", "inputs": {"name": ["a\\u0000"]}}',
+        b'{"query": "hi", "inputs": {"n": 18446744073709551617}}',
+    ],
+)
 def test_values_the_sdk_or_dify_cannot_carry_are_400_through_the_runtime(runtime, body):
     """Lone surrogates cannot be written to the daemon as UTF-8 (a 500 before this was refused)."""
-    response = httpx.post(runtime.base_url + "/apps/demo-chat/chat-messages", content=body, timeout=30,
-                          headers={**runtime.headers, "Content-Type": "application/json"})
+    response = httpx.post(
+        runtime.base_url + "/apps/demo-chat/chat-messages",
+        content=body,
+        timeout=30,
+        headers={**runtime.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and response.json()["code"] == "invalid_param"
 
 
@@ -171,27 +205,33 @@ def test_no_input_gives_a_5xx_through_the_runtime(runtime):
     """Fewer examples, through the real stdio protocol: it also serializes what the SDK forwards."""
     with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
         for rule, method in declared_operations():
+            _fuzz_operation(client, rule, method)
 
-            @given(operation_strategy(rule, method))
-            @settings(max_examples=8, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
-            def check(request):
-                target, body = request
-                if not _header_safe(target):
-                    return  # the daemon copies the decoded path into Dify-Hook-Url; see the test below
-                response = client.request(method, target, content=body, headers={"Content-Type": "application/json"})
-                assert_no_5xx(response.status_code, response.headers.get("content-type", ""), response.content,
-                              f"{method} {target} {body[:120]!r}")
 
-            check()
+def _fuzz_operation(client: httpx.Client, rule, method: str) -> None:
+    @given(operation_strategy(rule, method))
+    @settings(max_examples=8, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    def check(request):
+        target, body = request
+        if not _header_safe(target):
+            return  # the daemon copies the decoded path into Dify-Hook-Url; see the test below
+        response = client.request(method, target, content=body, headers={"Content-Type": "application/json"})
+        content_type = response.headers.get("content-type", "")
+        assert_no_5xx(response.status_code, content_type, response.content, f"{method} {target} {body[:120]!r}")
+
+    check()
 
 
 def test_a_path_the_sdk_cannot_parse_gets_the_daemons_500_not_ducks(runtime):
     """A known limit: the daemon writes the decoded path into Dify-Hook-Url (`copyRequest`), so a control
     character in the path makes a header the SDK's parser refuses before any plugin code runs."""
     for path in ("/apps/%00/chat-messages", "/apps/%ED%A0%80/chat-messages"):
-        response = httpx.post(runtime.base_url + path, content=b"{}", timeout=30,
-                              headers={**runtime.headers, "Content-Type": "application/json"})
+        response = httpx.post(
+            runtime.base_url + path,
+            content=b"{}",
+            timeout=30,
+            headers={**runtime.headers, "Content-Type": "application/json"},
+        )
         assert response.status_code == 500 and "deserialize_request" in response.text
 
 
@@ -199,31 +239,60 @@ def test_uploads_with_too_many_parts_or_a_large_text_field_are_4xx(call):
     boundary = "x" * 20
 
     def multipart(parts):
-        chunks = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-                  for name, value in parts]
+        chunks = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in parts
+        ]
         return ("".join(chunks) + f"--{boundary}--\r\n").encode()
 
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     for parts in ([(f"f{i}", "v") for i in range(1200)], [("note", "n" * 600_000)]):
-        reply = call("POST", "/apps/demo-chat/files/upload", body=multipart(parts), headers=headers,
-                     settings={"api_key": "test-key-0123456789", "max_upload_bytes": "2000000"})
+        reply = call(
+            "POST",
+            "/apps/demo-chat/files/upload",
+            body=multipart(parts),
+            headers=headers,
+            settings={"api_key": "test-key-0123456789", "max_upload_bytes": "2000000"},
+        )
         assert 400 <= reply.status < 500 and json.loads(reply.body)["code"], reply.body[:200]
 
 
-@pytest.mark.parametrize("content", ['""', "null", "[]", '[{"type": "text", "text": null}]', '"a\\u0000b"',
-                                     '[{"type": "text", "text": "a\\u0000b"}]', '"\\ud800"', '{"a": 1}',
-                                     '[{"type": "image_url", "image_url": {"url": "https://x.example/y.png"}}]'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '""',
+        "null",
+        "[]",
+        '[{"type": "text", "text": null}]',
+        '"a\\u0000b"',
+        '[{"type": "text", "text": "a\\u0000b"}]',
+        '"\\ud800"',
+        '{"a": 1}',
+        '[{"type": "image_url", "image_url": {"url": "https://x.example/y.png"}}]',
+    ],
+)
 @pytest.mark.parametrize("route", ["/v1/chat/completions", "/v1/responses"])
 def test_openai_messages_without_usable_text_are_400(call, content, route):
     message = f'{{"role": "user", "content": {content}}}'
-    body = (f'{{"model": "demo-chat", "messages": [{message}]}}' if route.endswith("completions")
-            else f'{{"model": "demo-chat", "input": [{message}]}}')
+    body = (
+        f'{{"model": "demo-chat", "messages": [{message}]}}'
+        if route.endswith("completions")
+        else f'{{"model": "demo-chat", "input": [{message}]}}'
+    )
     reply = call("POST", route, body=body.encode(), headers={"Content-Type": "application/json"})
     assert reply.status == 400 and json.loads(reply.body)["error"]["code"], reply.body
 
 
-@pytest.mark.parametrize("metadata", ['{"conversation_id": "abc"}', '{"a": 1}', "[]", '"x"', '{"conversation_id": null}',
-                                      '{"conversation_id": "\\ud800"}'])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        '{"conversation_id": "abc"}',
+        '{"a": 1}',
+        "[]",
+        '"x"',
+        '{"conversation_id": null}',
+        '{"conversation_id": "\\ud800"}',
+    ],
+)
 def test_bad_openai_metadata_is_400(call, metadata):
     body = f'{{"model": "demo-chat", "messages": [{{"role": "user", "content": "hi"}}], "metadata": {metadata}}}'
     reply = call("POST", "/v1/chat/completions", body=body.encode(), headers={"Content-Type": "application/json"})

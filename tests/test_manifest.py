@@ -38,7 +38,9 @@ def test_every_endpoint_loads_with_the_sdk_loader(monkeypatch):
             source = endpoint.extra.python.source
             cls = load_single_subclass_from_source(
                 module_name=Path(source).with_suffix("").as_posix().replace("/", "."),
-                script_path=str(ROOT / source), parent_type=Endpoint)
+                script_path=str(ROOT / source),
+                parent_type=Endpoint,
+            )
             assert issubclass(cls, Endpoint)
 
 

@@ -28,15 +28,24 @@ def test_model_resolution():
         assert e.value.code == "app_not_found" and "'m'" in e.value.message
 
 
-@pytest.mark.parametrize("fields, param", [
-    ({"n": 2}, "n"), ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
-    ({"functions": [{"name": "f"}]}, "functions"), ({"tool_choice": "required"}, "tool_choice"),
-    ({"logprobs": True}, "logprobs"), ({"top_logprobs": 3}, "logprobs"),
-    ({"response_format": {"type": "json_object"}}, "response_format"), ({"modalities": ["audio"]}, "modalities"),
-    ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages[0]"),
-    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-     "messages[0].content"),
-])
+@pytest.mark.parametrize(
+    "fields, param",
+    [
+        ({"n": 2}, "n"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        ({"functions": [{"name": "f"}]}, "functions"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"logprobs": True}, "logprobs"),
+        ({"top_logprobs": 3}, "logprobs"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"modalities": ["audio"]}, "modalities"),
+        ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "c"}]}, "messages[0]"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages[0].content",
+        ),
+    ],
+)
 def test_parameters_a_dify_app_cannot_honour_are_refused(fields, param):
     body = request(**{"messages": [{"role": "user", "content": "x"}], **fields})
     with pytest.raises(DuckError) as e:
@@ -45,23 +54,36 @@ def test_parameters_a_dify_app_cannot_honour_are_refused(fields, param):
 
 
 def test_harmless_parameters_pass():
-    openai_chat.refuse_unsupported(request(messages=[{"role": "user", "content": "x"}], n=1, tool_choice="none",
-                                           logprobs=False, response_format={"type": "text"}, temperature=0.2))
+    openai_chat.refuse_unsupported(
+        request(
+            messages=[{"role": "user", "content": "x"}],
+            n=1,
+            tool_choice="none",
+            logprobs=False,
+            response_format={"type": "text"},
+            temperature=0.2,
+        )
+    )
 
 
 def test_error_shape():
     response = openai.error_response(DuckError(404, "app_not_found", "nope"))
     assert response.status_code == 404
     assert json.loads(response.get_data()) == {
-        "error": {"message": "nope", "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}
+        "error": {"message": "nope", "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
+    }
     assert json.loads(openai.error_response(DuckError(401, "unauthorized", "x")).get_data())["error"]["code"] == (
-        "invalid_api_key")
+        "invalid_api_key"
+    )
 
 
 def test_workflow_outputs_become_the_answer_when_nothing_streamed():
     answer = openai.Answer()
-    finished = {"event": "workflow_finished", "workflow_run_id": "r",
-                "data": {"outputs": {"summary": "done"}, "total_tokens": 7}}
+    finished = {
+        "event": "workflow_finished",
+        "workflow_run_id": "r",
+        "data": {"outputs": {"summary": "done"}, "total_tokens": 7},
+    }
     assert answer.text_of(finished) == "done"
     # A workflow reports a total only: it is not passed off as completion tokens.
     assert answer.usage == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 7}
@@ -69,8 +91,14 @@ def test_workflow_outputs_become_the_answer_when_nothing_streamed():
 
 def test_usage_is_split_as_dify_reports_it():
     answer = openai.Answer()
-    answer.text_of({"event": "message_end", "conversation_id": "c", "message_id": "m",
-                    "metadata": {"usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}}})
+    answer.text_of(
+        {
+            "event": "message_end",
+            "conversation_id": "c",
+            "message_id": "m",
+            "metadata": {"usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}},
+        }
+    )
     assert answer.usage == {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
 
 
@@ -81,9 +109,16 @@ def chunks(reply):
 
 
 def test_streaming_through_the_sdk_dispatch(call):
-    reply = call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
-                                                 "stream_options": {"include_usage": True},
-                                                 "messages": [{"role": "user", "content": "Hello"}]})
+    reply = call(
+        "POST",
+        "/v1/chat/completions",
+        {
+            "model": "demo-chat",
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "Hello"}],
+        },
+    )
     assert reply.status == 200 and reply.headers["Content-Type"] == "text/event-stream; charset=utf-8"
     events = chunks(reply)
     assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
@@ -101,17 +136,28 @@ def test_errors_are_openai_shaped(call):
     assert missing.status == 404 and json.loads(missing.body)["error"]["code"] == "model_not_found"
     unauthorized = call("GET", "/v1/models", headers={"Authorization": "Bearer nope"})
     assert unauthorized.status == 401 and json.loads(unauthorized.body)["error"]["code"] == "invalid_api_key"
-    mid_stream = call("POST", "/v1/chat/completions", {"model": "demo-chat", "stream": True,
-                                                      "messages": [{"role": "user", "content": "/fail during"}]})
+    mid_stream = call(
+        "POST",
+        "/v1/chat/completions",
+        {"model": "demo-chat", "stream": True, "messages": [{"role": "user", "content": "/fail during"}]},
+    )
     # A model failing mid-answer is a server error for OpenAI clients, whatever status Dify gave it.
-    assert chunks(mid_stream)[-1]["error"] == {"code": "completion_request_error", "type": "server_error", "param": None,
-                                               "message": "[demo] The model failed in the middle of its answer."}
+    assert chunks(mid_stream)[-1]["error"] == {
+        "code": "completion_request_error",
+        "type": "server_error",
+        "param": None,
+        "message": "[demo] The model failed in the middle of its answer.",
+    }
 
 
 def test_pinned_endpoint_refuses_other_models(call):
     settings = {"api_key": API_KEY, "app": {"app_id": "demo-chat"}}
-    reply = call("POST", "/v1/chat/completions", {"model": "demo-agent", "messages": [{"role": "user", "content": "x"}]},
-                 settings=settings)
+    reply = call(
+        "POST",
+        "/v1/chat/completions",
+        {"model": "demo-agent", "messages": [{"role": "user", "content": "x"}]},
+        settings=settings,
+    )
     assert reply.status == 404 and json.loads(reply.body)["error"]["code"] == "model_not_found"
     assert json.loads(call("GET", "/v1/models", settings=settings).body)["data"][0]["id"] == "demo-chat"
 
@@ -122,8 +168,12 @@ def client(runtime):
 
 
 def test_official_client_streams(client):
-    stream = client.chat.completions.create(model="demo-chat", stream=True, stream_options={"include_usage": True},
-                                            messages=[{"role": "user", "content": "Stream please"}])
+    stream = client.chat.completions.create(
+        model="demo-chat",
+        stream=True,
+        stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "Stream please"}],
+    )
     parts, usage = [], None
     for chunk in stream:
         if chunk.choices:
@@ -139,14 +189,21 @@ def test_official_client_blocking_and_conversation(client):
     assert first.model == "demo-chat" and first.choices[0].message.content.endswith("One (turn 1)")
     assert first.usage.total_tokens > 0
     conversation_id = first.model_extra["conversation_id"]
-    second = client.chat.completions.create(model="demo-chat", messages=[{"role": "user", "content": "Two"}],
-                                            metadata={"conversation_id": conversation_id})
+    second = client.chat.completions.create(
+        model="demo-chat", messages=[{"role": "user", "content": "Two"}], metadata={"conversation_id": conversation_id}
+    )
     assert second.choices[0].message.content.endswith("Two (turn 2)")
 
 
 def test_official_client_models_agents_and_workflows(client):
     assert [m.id for m in client.models.list()] == [
-        "demo-chat", "demo-agent", "demo-chatflow", "demo-workflow", "demo-completion", "demo-webhook"]
+        "demo-chat",
+        "demo-agent",
+        "demo-chatflow",
+        "demo-workflow",
+        "demo-completion",
+        "demo-webhook",
+    ]
     agent = client.chat.completions.create(model="demo-agent", messages=[{"role": "user", "content": "a"}])
     assert agent.choices[0].message.content.startswith("Hi there!")
     workflow = client.chat.completions.create(model="demo-workflow", messages=[{"role": "user", "content": "w"}])
@@ -157,8 +214,9 @@ def test_official_client_completion_app_fails_once_without_retries(runtime):
     """The SDK retries 5xx on its own unless told not to: x-should-retry: false keeps it to one request."""
     sent = []
     http = httpx.Client(event_hooks={"request": [sent.append]}, timeout=30)
-    retrying = openai_sdk.OpenAI(base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=2,
-                                 http_client=http)
+    retrying = openai_sdk.OpenAI(
+        base_url=runtime.base_url + "/v1", api_key=runtime.api_key, max_retries=2, http_client=http
+    )
     with pytest.raises(openai_sdk.InternalServerError) as e:
         retrying.chat.completions.create(model="demo-completion", messages=[{"role": "user", "content": "c"}])
     assert e.value.status_code == 501 and e.value.body["code"] == "completion_apps_unsupported"
@@ -183,11 +241,12 @@ def test_pinned_runtime_lists_one_model():
         running.stop()
 
 
-MODERATED = [{"event": "message", "answer": "bad ", "conversation_id": "c", "message_id": "m"},
-             {"event": "message", "answer": "words", "conversation_id": "c", "message_id": "m"},
-             {"event": "message_replace", "answer": "Sorry, I cannot answer that.", "conversation_id": "c",
-              "message_id": "m"},
-             {"event": "message_end", "conversation_id": "c", "message_id": "m", "metadata": {"usage": {}}}]
+MODERATED = [
+    {"event": "message", "answer": "bad ", "conversation_id": "c", "message_id": "m"},
+    {"event": "message", "answer": "words", "conversation_id": "c", "message_id": "m"},
+    {"event": "message_replace", "answer": "Sorry, I cannot answer that.", "conversation_id": "c", "message_id": "m"},
+    {"event": "message_end", "conversation_id": "c", "message_id": "m", "metadata": {"usage": {}}},
+]
 
 
 NO_MEMORY = SimpleNamespace(storage=None)  # a plan with nothing to remember never touches storage
@@ -201,23 +260,33 @@ def test_message_replace_replaces_the_answer_so_far():
     whole = openai_chat.blocking(NO_MEMORY, started(MODERATED), "m")
     assert whole["choices"][0]["message"]["content"] == "Sorry, I cannot answer that."
     assert whole["choices"][0]["finish_reason"] == "content_filter"
-    workflow = [{"event": "text_chunk", "workflow_run_id": "r", "data": {"text": "bad"}},
-                {"event": "text_replace", "workflow_run_id": "r", "data": {"text": "clean"}},
-                {"event": "workflow_finished", "workflow_run_id": "r", "data": {"outputs": {"text": "clean"}}}]
+    workflow = [
+        {"event": "text_chunk", "workflow_run_id": "r", "data": {"text": "bad"}},
+        {"event": "text_replace", "workflow_run_id": "r", "data": {"text": "clean"}},
+        {"event": "workflow_finished", "workflow_run_id": "r", "data": {"outputs": {"text": "clean"}}},
+    ]
     assert openai_chat.blocking(NO_MEMORY, started(workflow), "w")["choices"][0]["message"]["content"] == "clean"
     # Streamed, sent text cannot be taken back: the replacement comes marked, and the finish says why.
     run = started(MODERATED)
-    frames = [json.loads(f[6:]) for f in b"".join(openai_chat.stream(NO_MEMORY, run, run.events, "m", False)).split(
-        b"\n\n") if f and f != b"data: [DONE]"]
+    frames = [
+        json.loads(f[6:])
+        for f in b"".join(openai_chat.stream(NO_MEMORY, run, run.events, "m", False)).split(b"\n\n")
+        if f and f != b"data: [DONE]"
+    ]
     replaced = [f for f in frames if f.get("message_replace")]
     assert [f["choices"][0]["delta"]["content"] for f in replaced] == ["Sorry, I cannot answer that."]
     assert frames[-1]["choices"][0]["finish_reason"] == "content_filter"
 
 
 def test_unknown_v1_paths_and_wrong_methods_are_openai_shaped(call):
-    for method, path, status in [("GET", "/v1/assistants", 404), ("POST", "/v1/embeddings", 404),
-                                 ("GET", "/v1/models/a/b", 404), ("GET", "/v1/chat/completions", 405),
-                                 ("PUT", "/v1/responses", 405), ("DELETE", "/v1/models/demo-chat", 405)]:
+    for method, path, status in [
+        ("GET", "/v1/assistants", 404),
+        ("POST", "/v1/embeddings", 404),
+        ("GET", "/v1/models/a/b", 404),
+        ("GET", "/v1/chat/completions", 405),
+        ("PUT", "/v1/responses", 405),
+        ("DELETE", "/v1/models/demo-chat", 405),
+    ]:
         reply = call(method, path)
         error = json.loads(reply.body)["error"]
         assert reply.status == status and error["type"] == "invalid_request_error", (method, path)
@@ -230,15 +299,26 @@ def test_legacy_completions_through_the_sdk_dispatch(call):
     body = json.loads(reply.body)
     assert reply.status == 200 and body["object"] == "text_completion" and body["id"].startswith("cmpl-")
     assert body["choices"][0]["text"] == "Hi there! You said: Hello (turn 1)" and body["usage"]["prompt_tokens"] == 12
-    streamed = chunks(call("POST", "/v1/completions", {"model": "demo-chat", "prompt": ["Hi"], "stream": True,
-                                                       "stream_options": {"include_usage": True}}))
+    streamed = chunks(
+        call(
+            "POST",
+            "/v1/completions",
+            {"model": "demo-chat", "prompt": ["Hi"], "stream": True, "stream_options": {"include_usage": True}},
+        )
+    )
     assert "".join(c["choices"][0]["text"] for c in streamed if c["choices"]) == "Hi there! You said: Hi (turn 1)"
     assert streamed[-2]["choices"][0]["finish_reason"] == "stop" and streamed[-1]["usage"]["total_tokens"] > 0
     failed = chunks(call("POST", "/v1/completions", {"model": "demo-chat", "prompt": "/fail during", "stream": True}))
     assert failed[-1]["error"]["type"] == "server_error"
-    for bad, param in [({"prompt": "x", "n": 2}, "n"), ({"prompt": "x", "echo": True}, "echo"),
-                       ({"prompt": "x", "suffix": "y"}, "suffix"), ({"prompt": "x", "logprobs": 2}, "logprobs"),
-                       ({"prompt": ["a", "b"]}, None), ({"prompt": ""}, None), ({}, None)]:
+    for bad, param in [
+        ({"prompt": "x", "n": 2}, "n"),
+        ({"prompt": "x", "echo": True}, "echo"),
+        ({"prompt": "x", "suffix": "y"}, "suffix"),
+        ({"prompt": "x", "logprobs": 2}, "logprobs"),
+        ({"prompt": ["a", "b"]}, None),
+        ({"prompt": ""}, None),
+        ({}, None),
+    ]:
         reply = call("POST", "/v1/completions", {"model": "demo-chat", **bad})
         error = json.loads(reply.body)["error"]
         assert reply.status == 400 and error["param"] == param, bad

@@ -52,8 +52,9 @@ def test_a_history_that_differs_anywhere_is_not_continued():
     assert unknown.conversation_id is None and unknown.query == "user: Hi\n\nassistant: Hello?\n\nuser: More"
 
 
-@pytest.mark.parametrize("other", [dict(user="eve"), dict(settings=Settings(api_key="other-key")),
-                                   dict(app_id="other-app")])
+@pytest.mark.parametrize(
+    "other", [dict(user="eve"), dict(settings=Settings(api_key="other-key")), dict(app_id="other-app")]
+)
 def test_fingerprints_are_scoped_by_key_user_and_app(other):
     storage = Session()
     openai_memory.remember(storage, plan(storage, [FIRST], user="ana"), "Hello!", "c1")
@@ -67,7 +68,8 @@ def test_other_modes_and_named_conversations():
     history = [SYSTEM, FIRST, Turn("assistant", "Hello!"), Turn("user", "More")]
     assert plan(storage, history, settings=Settings(api_key="k", openai_memory="last_message")).query == "More"
     assert plan(storage, history, settings=Settings(api_key="k", openai_memory="transcript")).query == (
-        "system: Be brief.\n\nuser: Hi\n\nassistant: Hello!\n\nuser: More")
+        "system: Be brief.\n\nuser: Hi\n\nassistant: Hello!\n\nuser: More"
+    )
     named = plan(storage, history, conversation_id="c9")
     assert (named.query, named.conversation_id, named.remember_as) == ("More", "c9", None)
     with pytest.raises(DuckError, match="at least one user message"):

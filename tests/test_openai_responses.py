@@ -16,30 +16,46 @@ def request(**fields):
 
 def test_text_and_message_list_inputs_become_turns():
     assert openai_responses.parse_input(request(input="Hi", instructions="Be brief")) == (
-        [Turn("system", "Be brief"), Turn("user", "Hi")], [])
-    items = [{"role": "developer", "content": "Rules"},
-             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"},
-                                                             {"type": "input_text", "text": "b"}]},
-             {"role": "assistant", "content": [{"type": "output_text", "text": "c", "annotations": []}]},
-             {"type": "item_reference", "id": "msg_1"}, {"role": "user", "content": "d"}]
+        [Turn("system", "Be brief"), Turn("user", "Hi")],
+        [],
+    )
+    items = [
+        {"role": "developer", "content": "Rules"},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "a"}, {"type": "input_text", "text": "b"}],
+        },
+        {"role": "assistant", "content": [{"type": "output_text", "text": "c", "annotations": []}]},
+        {"type": "item_reference", "id": "msg_1"},
+        {"role": "user", "content": "d"},
+    ]
     turns, references = openai_responses.parse_input(request(input=items))
-    assert turns == [Turn("developer", "Rules"), Turn("user", "ab"), Turn("assistant", "c"), Turn("assistant", ""),
-                     Turn("user", "d")]
+    assert turns == [
+        Turn("developer", "Rules"),
+        Turn("user", "ab"),
+        Turn("assistant", "c"),
+        Turn("assistant", ""),
+        Turn("user", "d"),
+    ]
     assert references == [(3, "msg_1")]
 
 
-@pytest.mark.parametrize("fields, param", [
-    ({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]}, "input[0]"),
-    ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}, "input[0].content[0]"),
-    ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role"),
-    ({"input": [{"role": "user", "content": 3}]}, "input[0].content"),
-    ({"input": [{"type": "item_reference"}]}, "input[0].id"),
-    ({"input": "x", "tools": [{"type": "function", "name": "f"}]}, "tools"),
-    ({"input": "x", "tool_choice": "required"}, "tool_choice"),
-    ({"input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}}}}, "text.format"),
-    ({"input": "x", "background": True}, "background"),
-    ({"input": "x", "prompt": {"id": "pmpt_123", "variables": {"city": "Paris"}}}, "prompt"),
-])
+@pytest.mark.parametrize(
+    "fields, param",
+    [
+        ({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]}, "input[0]"),
+        ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}, "input[0].content[0]"),
+        ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role"),
+        ({"input": [{"role": "user", "content": 3}]}, "input[0].content"),
+        ({"input": [{"type": "item_reference"}]}, "input[0].id"),
+        ({"input": "x", "tools": [{"type": "function", "name": "f"}]}, "tools"),
+        ({"input": "x", "tool_choice": "required"}, "tool_choice"),
+        ({"input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}}}}, "text.format"),
+        ({"input": "x", "background": True}, "background"),
+        ({"input": "x", "prompt": {"id": "pmpt_123", "variables": {"city": "Paris"}}}, "prompt"),
+    ],
+)
 def test_what_a_dify_app_cannot_do_is_refused_naming_the_parameter(fields, param):
     body = request(**fields)
     with pytest.raises(DuckError) as e:
@@ -62,10 +78,18 @@ def test_streaming_sends_the_responses_event_sequence(call):
     assert reply.status == 200 and reply.headers["Content-Type"] == "text/event-stream; charset=utf-8"
     events = sse_events(reply.body)
     kinds = [kind for kind, _ in events]
-    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert set(kinds[4:-4]) == {"response.output_text.delta"}
     assert all(data["type"] == kind for kind, data in events)
     assert [data["sequence_number"] for _, data in events] == list(range(len(events)))
@@ -86,11 +110,13 @@ def test_a_failure_mid_stream_fails_the_response_as_a_server_error(call):
 
 
 def test_errors_before_the_app_runs_are_openai_shaped(call):
-    cases = [({"model": "demo-chat"}, 400, "input"), ({"model": "ghost", "input": "x"}, 404, "model"),
-             ({"model": "demo-chat", "input": "x", "previous_response_id": "resp_unknown"}, 404,
-              "previous_response_id"),
-             ({"model": "demo-chat", "input": [{"type": "item_reference", "id": "msg_unknown"}]}, 404, "input[0]"),
-             ({"model": "demo-chat", "input": "x", "tools": [{"type": "web_search"}]}, 400, "tools")]
+    cases = [
+        ({"model": "demo-chat"}, 400, "input"),
+        ({"model": "ghost", "input": "x"}, 404, "model"),
+        ({"model": "demo-chat", "input": "x", "previous_response_id": "resp_unknown"}, 404, "previous_response_id"),
+        ({"model": "demo-chat", "input": [{"type": "item_reference", "id": "msg_unknown"}]}, 404, "input[0]"),
+        ({"model": "demo-chat", "input": "x", "tools": [{"type": "web_search"}]}, 400, "tools"),
+    ]
     for body, status, param in cases:
         reply = call("POST", "/v1/responses", body)
         error = json.loads(reply.body)["error"]

@@ -17,12 +17,12 @@ from schemathesis.checks import (
 
 from duck import openapi, routes
 
+
 def not_a_server_error_but_completion_apps(ctx, response, case):
     """schemathesis' not_a_server_error, except the documented 501s: a Completion app (Dify cannot run them
     for plugins, so naming one is the one input that selects a 5xx), and the Service API routes a plugin
     cannot serve (501 is their only answer once the key is right)."""
-    if response.status_code == 501 and response.json().get("code") in ("completion_apps_unsupported",
-                                                                        "not_supported"):
+    if response.status_code == 501 and response.json().get("code") in ("completion_apps_unsupported", "not_supported"):
         return True
     return not_a_server_error(ctx, response, case)
 
@@ -42,8 +42,12 @@ def test_document_is_valid_openapi_3_1():
 
 
 def test_document_describes_exactly_the_declared_routes():
-    declared = {(rule.rule.replace("<", "{").replace(">", "}"), method.lower())
-                for rule in routes.declared_routes().iter_rules() for method in rule.methods if method != "HEAD"}
+    declared = {
+        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+        for rule in routes.declared_routes().iter_rules()
+        for method in rule.methods
+        if method != "HEAD"
+    }
     documented = {(path, method) for path, operations in openapi.document()["paths"].items() for method in operations}
     assert documented == declared
 
@@ -63,8 +67,9 @@ def test_served_document_points_at_the_endpoint(runtime):
 @pytest.mark.parametrize("runtime", ["local"], indirect=True)  # the heaviest test: one runtime is enough
 def test_no_5xx_and_no_response_contradicts_the_document(runtime):
     """A bounded schemathesis run (25 generated requests per operation) against the local runtime."""
-    operations = [result.ok() for result in
-                  schemathesis.openapi.from_url(runtime.base_url + "/openapi.json").get_all_operations()]
+    operations = [
+        result.ok() for result in schemathesis.openapi.from_url(runtime.base_url + "/openapi.json").get_all_operations()
+    ]
     # schemathesis leaves out the operation that serves the document itself.
     expected = {f"{method.upper()} {path}" for path, method, *_ in openapi.ROUTES} - {"GET /openapi.json"}
     assert {operation.label for operation in operations} == expected
@@ -81,8 +86,15 @@ def test_no_5xx_and_no_response_contradicts_the_document(runtime):
             if not all(_header_safe(str(value)) for value in (case.path_parameters or {}).values()):
                 return  # the daemon's own 500 before Duck runs (README, Errors); tests/test_hostile_callers.py
             response = case.call(headers=runtime.headers, timeout=30)
-            case.validate_response(response, checks=[not_a_server_error_but_completion_apps, status_code_conformance,
-                                                     content_type_conformance, response_schema_conformance])
+            case.validate_response(
+                response,
+                checks=[
+                    not_a_server_error_but_completion_apps,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
+            )
 
         check()
 
@@ -104,10 +116,20 @@ def test_servers_url_comes_from_the_daemons_hook_url_only(call):
     hook = {"Dify-Hook-Url": "https://127.0.0.1/e/abc/openapi.json"}  # the call fixture's Host is 127.0.0.1
     assert servers(call, hook) == [{"url": "https://127.0.0.1/e/abc"}]
     assert servers(call, {"Dify-Hook-Url": "https://127.0.0.1/e/abc/openapi.json?x=1"}) == [
-        {"url": "https://127.0.0.1/e/abc"}]
-    for steering in ({"X-Forwarded-Host": "evil.example"}, {"Forwarded": "host=evil.example"},
-                     {"X-Original-Host": "evil.example"}, {"X-Forwarded-Proto": "http"}):
+        {"url": "https://127.0.0.1/e/abc"}
+    ]
+    for steering in (
+        {"X-Forwarded-Host": "evil.example"},
+        {"Forwarded": "host=evil.example"},
+        {"X-Original-Host": "evil.example"},
+        {"X-Forwarded-Proto": "http"},
+    ):
         assert servers(call, {**hook, **steering}) == [{"url": "https://127.0.0.1/e/abc"}]
-    for forged in ("https://evil.example/e/abc/openapi.json",  # another host than the request's
-                   "https://127.0.0.1/e/abc/other", "javascript:alert(1)//127.0.0.1/openapi.json", "", "not a url"):
+    for forged in (
+        "https://evil.example/e/abc/openapi.json",  # another host than the request's
+        "https://127.0.0.1/e/abc/other",
+        "javascript:alert(1)//127.0.0.1/openapi.json",
+        "",
+        "not a url",
+    ):
         assert servers(call, {"Dify-Hook-Url": forged}) == [{"url": "."}]  # relative to the document

@@ -75,7 +75,7 @@ def test_assets_are_served_with_their_types(call):
 
 def test_script_calls_the_endpoint_only_by_relative_urls_and_keeps_the_key_out_of_urls():
     script = (static.PLAYGROUND_DIR / "app.js").read_text()
-    assert "fetch(\"/" not in script and "fetch('/" not in script and "fetch(`/" not in script
+    assert 'fetch("/' not in script and "fetch('/" not in script and "fetch(`/" not in script
     assert "localStorage" not in script  # the key lives in sessionStorage only
     assert "?key=" not in script and "api_key=" not in script
 

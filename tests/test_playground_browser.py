@@ -3,6 +3,7 @@
 One browser for the module. Screenshots go to test-artifacts/ (gitignored).
 """
 
+import itertools
 import json
 import re
 import shutil
@@ -23,17 +24,24 @@ from devkit.harness import Runtime
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,1000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+]
 SERVED_APPS = ["demo-chat", "demo-workflow", "demo-completion"]
 
 
 @pytest.fixture(scope="module")
 def served():
     # Paced tokens, so that a streamed answer visibly grows.
-    running = Runtime(f"openai_models={','.join(SERVED_APPS)}", delay_ms=80,
-                      env={"DUCK_KEEPALIVE_SECONDS": "0.5"})
+    running = Runtime(f"openai_models={','.join(SERVED_APPS)}", delay_ms=80, env={"DUCK_KEEPALIVE_SECONDS": "0.5"})
     yield running
     running.stop()
 
@@ -68,8 +76,9 @@ def console_errors(browser):
 
 def open_page(browser, served):
     origin = served.base_url.split("/e/")[0]
-    browser.execute_cdp_cmd("Browser.grantPermissions", {
-        "origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions", {"origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]}
+    )
     browser.get(served.base_url + "/playground")
     browser.execute_script("sessionStorage.clear()")
     browser.get(served.base_url + "/playground")
@@ -111,20 +120,23 @@ def unmask(code, served):
 
 
 def answer_of(sse_text):
-    events = [json.loads(line.removeprefix("data: ")) for line in sse_text.splitlines()
-              if line.startswith(("data: ", "{"))]
+    events = [
+        json.loads(line.removeprefix("data: ")) for line in sse_text.splitlines() if line.startswith(("data: ", "{"))
+    ]
     return "".join(e.get("answer", "") for e in events if e["event"] in ("message", "agent_message"))
 
 
 def run_copied_curl(command, served):
-    done = subprocess.run(["bash", "-c", unmask(command, served)], capture_output=True, text=True, timeout=30,
-                          check=True)
+    done = subprocess.run(
+        ["bash", "-c", unmask(command, served)], capture_output=True, text=True, timeout=30, check=True
+    )
     return answer_of(done.stdout)
 
 
 def run_python_snippet(code, served):
-    done = subprocess.run([sys.executable, "-c", unmask(code, served)], capture_output=True, text=True,
-                          timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", unmask(code, served)], capture_output=True, text=True, timeout=30, check=True
+    )
     return answer_of(done.stdout)  # the snippet prints each event's JSON on its own line
 
 
@@ -133,7 +145,8 @@ def run_js_snippet(browser, code, served):
     chunks = browser.execute_async_script(
         "const done = arguments[arguments.length - 1], chunks = [];"
         "const console = {log: (chunk) => chunks.push(chunk)};"
-        f"(async () => {{ {unmask(code, served)} }})().then(() => done(chunks), (e) => done(['failed: ' + e]));")
+        f"(async () => {{ {unmask(code, served)} }})().then(() => done(chunks), (e) => done(['failed: ' + e]));"
+    )
     return answer_of("".join(chunks))
 
 
@@ -171,7 +184,7 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
     answer = "Good day Ana! You said: one two three four five six seven eight (turn 1)"
     assert seen[-1] == answer
     assert len(seen) >= 4, seen  # it grew piece by piece
-    assert all(later.startswith(earlier) for earlier, later in zip(seen, seen[1:]))
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(seen))
     assert "tokens" in last_exchange(browser).find_element(By.CSS_SELECTOR, ".meta").text
     browser.save_screenshot(str(ARTIFACTS / "playground-chat.png"))
 
@@ -193,11 +206,19 @@ def test_chat_streams_in_continues_and_the_copied_curl_gives_the_same_answer(bro
     assert query.get_attribute("value") == ""
     query.send_keys("And again")
     find(browser, "#run").click()
-    wait(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#runs .exchange")) == 2
-         and "(turn 2)" in last_exchange(browser).text and finished(browser))
+    wait(
+        browser,
+        lambda: (
+            len(browser.find_elements(By.CSS_SELECTOR, "#runs .exchange")) == 2
+            and "(turn 2)" in last_exchange(browser).text
+            and finished(browser)
+        ),
+    )
     assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".user").text == "And again"
-    assert last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text == \
-        "Good day Ana! You said: And again (turn 2)"
+    assert (
+        last_exchange(browser).find_element(By.CSS_SELECTOR, ".answer").text
+        == "Good day Ana! You said: And again (turn 2)"
+    )
     assert "/apps/demo-chat/chat-messages" in snippet(browser, "curl")
     assert '"conversation_id"' in snippet(browser, "curl")
     assert console_errors(browser) == []
@@ -214,8 +235,10 @@ def test_workflow_uploads_a_file_and_shows_node_progress_and_outputs(browser, se
     find(browser, "#input-1").send_keys(str(upload))
     wait(browser, lambda: "Uploaded notes.txt (5 bytes)" in find(browser, "#input-1-status").text)
     find(browser, "#run").click()
-    wait(browser, lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".outputs")
-         .is_displayed())
+    wait(
+        browser,
+        lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".outputs").is_displayed(),
+    )
     exchange = last_exchange(browser)
     outputs = json.loads(exchange.find_element(By.CSS_SELECTOR, ".outputs").text)
     assert outputs["text"].startswith("Echo: hello [file notes.txt (5 bytes, sha256 ")
@@ -235,8 +258,10 @@ def test_completion_failure_is_shown_with_its_code_and_why(browser, served):
     Select(find(browser, "#mode")).select_by_value("completion")
     find(browser, "#input-0").send_keys("/fail before")
     find(browser, "#run").click()
-    wait(browser, lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".error")
-         .is_displayed())
+    wait(
+        browser,
+        lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".error").is_displayed(),
+    )
     error = last_exchange(browser).find_element(By.CSS_SELECTOR, ".error").text
     # On the completion route Duck names Dify's bare 500 for what it is (issue 13).
     assert error.startswith("501 completion_apps_unsupported: "), error
@@ -248,11 +273,15 @@ def test_a_stream_ending_in_an_error_event_says_so(browser, served):
     open_page(browser, served)
     open_app(browser, served, "demo-chat")
     find(browser, "#query").send_keys("/fail during", Keys.CONTROL, Keys.ENTER)
-    wait(browser, lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".error")
-         .is_displayed())
+    wait(
+        browser,
+        lambda: finished(browser) and last_exchange(browser).find_element(By.CSS_SELECTOR, ".error").is_displayed(),
+    )
     error = last_exchange(browser).find_element(By.CSS_SELECTOR, ".error").text
-    assert error == ("The stream ended with an error event: 400 completion_request_error: "
-                     "[demo] The model failed in the middle of its answer.")
+    assert error == (
+        "The stream ended with an error event: 400 completion_request_error: "
+        "[demo] The model failed in the middle of its answer."
+    )
 
 
 def test_stop_ends_a_run_and_new_conversation_starts_over(browser, served):
@@ -327,29 +356,41 @@ def test_the_pinned_app_opens_by_itself(browser):
 
 # Every input type of Dify's user_input_form (the demo apps use only some): the endpoint's answer to
 # /parameters is replaced in the page, and the request the form builds is read from the curl preview.
-EVERY_INPUT_TYPE = {"user_input_form": [
-    {"text-input": {"type": "text-input", "variable": "name", "label": "Name", "required": True, "max_length": 8}},
-    {"paragraph": {"type": "paragraph", "variable": "notes", "label": "Notes", "required": False}},
-    {"select": {"type": "select", "variable": "tone", "label": "Tone", "options": ["calm", "loud"]}},
-    {"number": {"type": "number", "variable": "count", "label": "Count", "default": 2}},
-    {"checkbox": {"type": "checkbox", "variable": "agree", "label": "Agree"}},
-    {"file-list": {"type": "file-list", "variable": "docs", "label": "Docs", "max_length": 3}},
-    {"json_object": {"type": "json_object", "variable": "extra", "label": "Extra"}},
-]}
+EVERY_INPUT_TYPE = {
+    "user_input_form": [
+        {"text-input": {"type": "text-input", "variable": "name", "label": "Name", "required": True, "max_length": 8}},
+        {"paragraph": {"type": "paragraph", "variable": "notes", "label": "Notes", "required": False}},
+        {"select": {"type": "select", "variable": "tone", "label": "Tone", "options": ["calm", "loud"]}},
+        {"number": {"type": "number", "variable": "count", "label": "Count", "default": 2}},
+        {"checkbox": {"type": "checkbox", "variable": "agree", "label": "Agree"}},
+        {"file-list": {"type": "file-list", "variable": "docs", "label": "Docs", "max_length": 3}},
+        {"json_object": {"type": "json_object", "variable": "extra", "label": "Extra"}},
+    ]
+}
 
 
 def test_every_input_type_renders_labelled_and_builds_the_inputs(browser, served):
     open_page(browser, served)
-    browser.execute_script("""
+    browser.execute_script(
+        """
         const form = arguments[0], realFetch = window.fetch;
         window.fetch = (url, init) => String(url).endsWith("/parameters")
             ? Promise.resolve(new Response(JSON.stringify(form), {headers: {"Content-Type": "application/json"}}))
-            : realFetch(url, init);""", EVERY_INPUT_TYPE)
+            : realFetch(url, init);""",
+        EVERY_INPUT_TYPE,
+    )
     open_app(browser, served, "demo-chat")
     controls = browser.find_elements(By.CSS_SELECTOR, "#inputs input, #inputs textarea, #inputs select")
     kinds = [(c.tag_name, c.get_attribute("type")) for c in controls]
-    assert kinds == [("input", "text"), ("textarea", "textarea"), ("select", "select-one"), ("input", "number"),
-                     ("input", "checkbox"), ("input", "file"), ("textarea", "textarea")]
+    assert kinds == [
+        ("input", "text"),
+        ("textarea", "textarea"),
+        ("select", "select-one"),
+        ("input", "number"),
+        ("input", "checkbox"),
+        ("input", "file"),
+        ("textarea", "textarea"),
+    ]
     for control in controls:
         assert find(browser, f"label[for='{control.get_attribute('id')}']").text
     assert controls[0].get_attribute("maxlength") == "8" and controls[3].get_attribute("value") == "2"

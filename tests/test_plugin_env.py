@@ -54,11 +54,18 @@ def serve(package, env):
 
 def test_a_dependency_missing_from_the_package_fails_here_not_in_dify(tmp_path, env):
     package = tiny_package(tmp_path / "tiny.difypkg", {"requirements.txt": f"{SDK}\n"})
-    run = subprocess.run([sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    run = subprocess.run(
+        [sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "error: the plugin did not start (exit code 1): ModuleNotFoundError: No module named 'inflection'" \
-        in run.stderr
+    assert (
+        "error: the plugin did not start (exit code 1): ModuleNotFoundError: No module named 'inflection'" in run.stderr
+    )
     assert "add it to the plugin's own requirements.txt" in run.stderr
 
 
@@ -78,8 +85,10 @@ def test_listed_it_serves_and_the_environment_is_cached(tmp_path, env):
 
 def test_a_packaged_pyproject_wins_over_requirements(tmp_path, env):
     """detectDependencyFileType: pyproject.toml (uv sync) first; requirements.txt is then ignored."""
-    pyproject = f'[project]\nname = "tiny"\nversion = "0.0.1"\nrequires-python = ">=3.12"\n' \
-                f'dependencies = ["{SDK}", "{EXTRA}"]\n'
+    pyproject = (
+        f'[project]\nname = "tiny"\nversion = "0.0.1"\nrequires-python = ">=3.12"\n'
+        f'dependencies = ["{SDK}", "{EXTRA}"]\n'
+    )
     package = tiny_package(tmp_path / "tiny.difypkg", {"pyproject.toml": pyproject, "requirements.txt": f"{SDK}\n"})
     running = serve(package, env)
     try:
@@ -92,20 +101,35 @@ def test_a_packaged_pyproject_wins_over_requirements(tmp_path, env):
 def test_a_stale_uv_lock_fails_as_uv_sync_frozen_does(tmp_path, env):
     """With uv.lock packaged the daemon runs `uv sync --frozen`: the lock is used as it is."""
     pyproject = f'[project]\nname = "tiny"\nversion = "0.0.1"\nrequires-python = ">=3.12"\ndependencies = ["{SDK}"]\n'
-    lock = 'version = 1\nrequires-python = ">=3.12"\n\n[[package]]\nname = "tiny"\nversion = "0.0.1"\n' \
-           'source = { virtual = "." }\n'  # a lock made before dify_plugin was added
+    lock = (
+        'version = 1\nrequires-python = ">=3.12"\n\n[[package]]\nname = "tiny"\nversion = "0.0.1"\n'
+        'source = { virtual = "." }\n'
+    )  # a lock made before dify_plugin was added
     package = tiny_package(tmp_path / "tiny.difypkg", {"pyproject.toml": pyproject, "uv.lock": lock})
-    run = subprocess.run([sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    run = subprocess.run(
+        [sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
     assert run.returncode == 1
     assert "ModuleNotFoundError: No module named 'dify_plugin'" in run.stderr  # the lock lists no dify_plugin
 
 
 def test_an_uninstallable_requirement_fails_with_uvs_words(tmp_path, env):
-    package = tiny_package(tmp_path / "tiny.difypkg",
-                           {"requirements.txt": f"{SDK}\nno-such-package-duck-devkit==0.0.0\n"})
-    run = subprocess.run([sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    package = tiny_package(
+        tmp_path / "tiny.difypkg", {"requirements.txt": f"{SDK}\nno-such-package-duck-devkit==0.0.0\n"}
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
     assert run.returncode == 1
     assert "could not install the plugin's dependencies (`uv pip install -r requirements.txt` failed" in run.stderr
     assert "no-such-package-duck-devkit" in run.stderr

@@ -51,8 +51,13 @@ def test_duck_refuses_inputs_that_would_make_the_daemon_kill_it():
     running = Runtime("max_body_bytes=10485760")
     try:
         text = "x" * (6 * 1024 * 1024)
-        job = gevent.spawn(httpx.post, running.base_url + "/apps/demo-workflow/workflows/run", headers=running.headers,
-                           json={"inputs": {"text": text}, "response_mode": "blocking"}, timeout=30)
+        job = gevent.spawn(
+            httpx.post,
+            running.base_url + "/apps/demo-workflow/workflows/run",
+            headers=running.headers,
+            json={"inputs": {"text": text}, "response_mode": "blocking"},
+            timeout=30,
+        )
         while not job.ready():
             assert "stdout line of 5242880 bytes or more" not in running.output(), "the plugin was killed"
             gevent.sleep(0.1)
@@ -104,15 +109,17 @@ def exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
             size, _, rest = rest.partition(b"\r\n")
             if int(size, 16) == 0:
                 break
-            plain, rest = plain + rest[: int(size, 16)], rest[int(size, 16) + 2:]
+            plain, rest = plain + rest[: int(size, 16)], rest[int(size, 16) + 2 :]
         body = plain
     return head, body
 
 
 def echo(running, method="GET", target="/echo/x", headers="", body=b"") -> tuple[bytes, bytes]:
     length = f"Content-Length: {len(body)}\r\n" if body or method in ("POST", "PUT") else ""
-    request = (f"{method} /e/duck-local{target} HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n{headers}{length}"
-               "Connection: close\r\n\r\n").encode() + body
+    request = (
+        f"{method} /e/duck-local{target} HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n{headers}{length}"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
     return exchange(running.port, request)
 
 
@@ -134,8 +141,13 @@ def test_the_plugin_sees_go_defaults_and_the_hook_headers(bare):
     plain = dict(seen(bare)["headers"])
     assert plain["User-Agent"] == "Go-http-client/1.1" and plain["Dify-Hook-Id"] == "duck-local"
     assert plain["Dify-Hook-Url"] == f"http://127.0.0.1:{bare.port}/e/duck-local/echo/x"
-    proxied = dict(seen(bare, target="/echo/a%20b", headers="User-Agent: curl/8\r\nX-Forwarded-Proto: https\r\n"
-                        "X-Forwarded-For: 10.0.0.1\r\n")["headers"])
+    proxied = dict(
+        seen(
+            bare,
+            target="/echo/a%20b",
+            headers="User-Agent: curl/8\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 10.0.0.1\r\n",
+        )["headers"]
+    )
     assert proxied["User-Agent"] == "curl/8" and "X-Forwarded-For" not in proxied
     assert proxied["Dify-Hook-Url"] == f"https://127.0.0.1:{bare.port}/e/duck-local/echo/a b"
 
@@ -160,7 +172,8 @@ def test_an_unknown_hook_and_an_unrouted_path_get_the_daemons_envelopes(bare):
     other = httpx.get(f"http://127.0.0.1:{bare.port}/e/other-hook/echo/x")
     assert other.status_code == 404 and other.content == (
         b'{"code":-400,"message":"{\\"message\\":\\"endpoint not found\\",\\"error_type\\":'
-        b'\\"PluginDaemonBadRequestError\\",\\"args\\":null}","data":null}')
+        b'\\"PluginDaemonBadRequestError\\",\\"args\\":null}","data":null}'
+    )
     elsewhere = httpx.get(f"http://127.0.0.1:{bare.port}/nothing")
     assert elsewhere.status_code == 404 and elsewhere.content == b'{"code":"not_found","message":"route not found"}'
 
@@ -168,13 +181,15 @@ def test_an_unknown_hook_and_an_unrouted_path_get_the_daemons_envelopes(bare):
 def test_an_error_after_streaming_started_is_appended_as_the_plugins_error_json(bare):
     response = httpx.get(bare.base_url + "/hello/late-error", timeout=20)
     assert response.status_code == 200 and response.text.startswith("first {")
-    error = json.loads(response.text[len("first "):])
+    error = json.loads(response.text[len("first ") :])
     assert list(error) == ["args", "error_type", "message"]
     assert (error["error_type"], error["message"]) == ("RuntimeError", "failed after the first chunk")
 
 
 def test_an_app_selector_setting_of_any_name_arrives_as_dify_sends_it(bare):
-    assert seen(bare)["settings"] == {"target": {"app_id": "demo-chat", "inputs": {}, "files": [], "type": "app-selector"}}
+    assert seen(bare)["settings"] == {
+        "target": {"app_id": "demo-chat", "inputs": {}, "files": [], "type": "app-selector"}
+    }
 
 
 def test_an_undeclared_setting_is_refused_at_start():

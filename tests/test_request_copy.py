@@ -11,8 +11,10 @@ def copy(method="GET", path=b"/x", query="", headers=(("Host", "h"),), body=b"",
 
 def test_a_get_goes_out_with_go_defaults_and_sorted_headers():
     raw = copy(headers=[("Host", "h"), ("x-b", "1"), ("Accept", "*/*"), ("X-B", " 2 ")])
-    assert raw == (b"GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: Go-http-client/1.1\r\nAccept: */*\r\n"
-                   b"Dify-Hook-Id: hook\r\nDify-Hook-Url: http://h/e/hook/x\r\nX-B: 1\r\nX-B: 2\r\n\r\n")
+    assert raw == (
+        b"GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: Go-http-client/1.1\r\nAccept: */*\r\n"
+        b"Dify-Hook-Id: hook\r\nDify-Hook-Url: http://h/e/hook/x\r\nX-B: 1\r\nX-B: 2\r\n\r\n"
+    )
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT"])
@@ -29,8 +31,7 @@ def test_an_empty_body_of_other_methods_has_no_framing(method):
 
 
 def test_a_body_gets_its_exact_length_and_client_framing_is_dropped():
-    raw = copy("POST", headers=[("Host", "h"), ("Transfer-Encoding", "chunked"), ("Content-Length", "99")],
-               body=b"abc")
+    raw = copy("POST", headers=[("Host", "h"), ("Transfer-Encoding", "chunked"), ("Content-Length", "99")], body=b"abc")
     assert raw.count(b"Content-Length") == 1 and b"\r\nContent-Length: 3\r\n" in raw
     assert b"Transfer-Encoding" not in raw and raw.endswith(b"\r\n\r\nabc")
 
@@ -46,8 +47,15 @@ def test_underscored_names_pass_canonicalized_as_one_word():
 
 
 def test_ip_traces_are_deleted_and_x_original_host_becomes_the_host():
-    raw = copy(headers=[("Host", "h"), ("X-Forwarded-For", "1.2.3.4"), ("x-real-ip", "1.2.3.4"),
-                        ("X-Original-Host", "public.example"), ("X-Forwarded-Proto", "https")])
+    raw = copy(
+        headers=[
+            ("Host", "h"),
+            ("X-Forwarded-For", "1.2.3.4"),
+            ("x-real-ip", "1.2.3.4"),
+            ("X-Original-Host", "public.example"),
+            ("X-Forwarded-Proto", "https"),
+        ]
+    )
     assert b"1.2.3.4" not in raw and b"X-Original-Host" not in raw
     assert b"\r\nHost: public.example\r\n" in raw and b"Dify-Hook-Url: https://public.example/e/hook/x\r\n" in raw
 

@@ -31,8 +31,10 @@ def test_no_piece_of_any_response_passes_the_chunk_limit():
     assert len(pieces) == 3 and int(big.headers["Content-Length"]) == sum(map(len, pieces))
     streamed = within_chunk_limit(Response(x for x in ["é" * streaming.MAX_CHUNK_BYTES, b"z"]))
     pieces = list(streamed.response)
-    assert max(map(len, pieces)) <= streaming.MAX_CHUNK_BYTES and b"".join(pieces) == "é".encode() * (
-        streaming.MAX_CHUNK_BYTES) + b"z"
+    assert (
+        max(map(len, pieces)) <= streaming.MAX_CHUNK_BYTES
+        and b"".join(pieces) == "é".encode() * (streaming.MAX_CHUNK_BYTES) + b"z"
+    )
     small = json_response({"ok": True})
     assert within_chunk_limit(small).response == [b'{"ok":true}']
 

@@ -38,11 +38,14 @@ def test_every_route_over_http(runtime):
     with httpx.Client(base_url=runtime.base_url, headers=runtime.headers) as client:
         blocking = client.post(CHAT, json={"query": "x", "response_mode": "blocking"})
         assert blocking.status_code == 200 and blocking.json()["mode"] == "chat"
-        workflow = client.post("/apps/demo-workflow/workflows/run",
-                               json={"inputs": {"text": "w"}, "response_mode": "blocking"})
+        workflow = client.post(
+            "/apps/demo-workflow/workflows/run", json={"inputs": {"text": "w"}, "response_mode": "blocking"}
+        )
         assert workflow.json()["data"]["outputs"]["text"] == "Echo: w"
-        assert client.post("/apps/demo-agent/run", json={"query": "a", "response_mode": "blocking"}).json()[
-            "mode"] == "chat"
+        assert (
+            client.post("/apps/demo-agent/run", json={"query": "a", "response_mode": "blocking"}).json()["mode"]
+            == "chat"
+        )
         assert client.get("/apps/demo-chat/parameters").json()["opening_statement"] == "Hello! Ask me anything."
         assert client.get("/duck/demo-chat", params={"query": "q"}).text == "Hi there! You said: q (turn 1)"
         assert client.get("/health").json()["status"] == "ok"
@@ -51,8 +54,11 @@ def test_every_route_over_http(runtime):
 
 
 def test_completion_route_over_http(runtime):
-    completion = httpx.post(runtime.base_url + "/apps/demo-completion/completion-messages", headers=runtime.headers,
-                            json={"inputs": {"text": "c"}, "response_mode": "blocking"})
+    completion = httpx.post(
+        runtime.base_url + "/apps/demo-completion/completion-messages",
+        headers=runtime.headers,
+        json={"inputs": {"text": "c"}, "response_mode": "blocking"},
+    )
     assert completion.status_code == 501 and completion.json()["code"] == "completion_apps_unsupported"
     assert completion.headers["x-should-retry"] == "false"
 
@@ -62,8 +68,9 @@ def test_errors_over_http(runtime):
         unauthorized = client.post(CHAT, json={"query": "x"})
         assert unauthorized.status_code == 401 and unauthorized.json()["code"] == "unauthorized"
         assert unauthorized.headers["www-authenticate"] == 'Bearer realm="api"'
-        wrong_app = client.post("/apps/demo-workflow/chat-messages", headers=runtime.headers,
-                                json={"query": "x", "inputs": {"text": "t"}})
+        wrong_app = client.post(
+            "/apps/demo-workflow/chat-messages", headers=runtime.headers, json={"query": "x", "inputs": {"text": "t"}}
+        )
         assert wrong_app.status_code == 400 and wrong_app.json()["code"] == "not_chat_app"
         patch = client.patch(CHAT, headers=runtime.headers)
         assert patch.status_code == 404 and patch.json() == {"code": "not_found", "message": "route not found"}
@@ -89,9 +96,24 @@ def test_events_arrive_one_by_one_not_buffered(runtime):
 def test_curl_streams(runtime):
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
-    result = subprocess.run(["curl", "-sN", "--max-time", "20", runtime.base_url + CHAT, "-H",
-                             f"Authorization: Bearer {runtime.api_key}", "-H", "Content-Type: application/json",
-                             "-d", '{"query": "curl"}'], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            "curl",
+            "-sN",
+            "--max-time",
+            "20",
+            runtime.base_url + CHAT,
+            "-H",
+            f"Authorization: Bearer {runtime.api_key}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{"query": "curl"}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     # Keep-alive pings (every 0.5 s here) may come first when the machine is busy: they are not events.
     frames = [f for f in result.stdout.split("\n\n") if f and f != "event: ping"]
     assert frames[0].startswith('data: {"event":"message"') and '"message_end"' in frames[-1]
@@ -108,8 +130,10 @@ def raw_exchange(port: int, request: bytes) -> bytes:
 
 def test_raw_socket_chunked_request_is_dechunked(runtime):
     body = b'{"query": "chunked", "response_mode": "blocking"}'
-    request = (f"POST /e/duck-local{CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {runtime.api_key}\r\n"
-               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    request = (
+        f"POST /e/duck-local{CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {runtime.api_key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
     request += f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     answer = raw_exchange(runtime.port, request)
     assert answer.startswith(b"HTTP/1.1 200") and b"You said: chunked" in answer
@@ -141,8 +165,7 @@ CRASH_ANSWERS = {
 def test_plugin_crash_is_told_as_each_runtime_tells_it_then_restarts(runtime):
     victim = runtime.plugin_process()
     with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
-        job = gevent.spawn(client.post, CHAT, json={"query": "/hang 10", "response_mode": "blocking"},
-                           timeout=4)
+        job = gevent.spawn(client.post, CHAT, json={"query": "/hang 10", "response_mode": "blocking"}, timeout=4)
         gevent.sleep(0.5)
         victim.kill()
         answer = CRASH_ANSWERS[runtime.runtime]

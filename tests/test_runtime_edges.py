@@ -82,9 +82,11 @@ def test_runtime_timeouts_never_leave_a_request_hanging(tmp_path):
         cut = httpx.post(chat, headers={"X-API-Key": "k"}, json={"query": "/pause 4"}, timeout=30)
         assert cut.status_code == 200 and cut.text.startswith('data: {"event":"message"')
         # service.Endpoint's select appends gin's ctx.JSON(500, ...) to the body already sent.
-        assert cut.text.endswith('\n\n{"code":-500,"message":"{\\"message\\":\\"killed by timeout\\",'
-                                 '\\"error_type\\":\\"PluginDaemonInternalServerError\\",\\"args\\":null}",'
-                                 '"data":null}')
+        assert cut.text.endswith(
+            '\n\n{"code":-500,"message":"{\\"message\\":\\"killed by timeout\\",'
+            '\\"error_type\\":\\"PluginDaemonInternalServerError\\",\\"args\\":null}",'
+            '"data":null}'
+        )
         assert "killed by timeout after 2 s of streaming" in running.output()
     finally:
         running.stop()

@@ -29,7 +29,12 @@ ROUTES = {
     "openai_stream": ("POST", "/v1/chat/completions", openai(f"/big {BIG}", True), {}),
     "openai": ("POST", "/v1/chat/completions", openai(f"/big {BIG}", False), {}),
     "duck": ("GET", f"/duck/demo-chat?query=/big+{BIG}", None, {}),
-    "completions_stream": ("POST", "/v1/completions", {"model": "demo-chat", "prompt": f"/big {BIG}", "stream": True}, {}),
+    "completions_stream": (
+        "POST",
+        "/v1/completions",
+        {"model": "demo-chat", "prompt": f"/big {BIG}", "stream": True},
+        {},
+    ),
     "completions": ("POST", "/v1/completions", {"model": "demo-chat", "prompt": f"/big {BIG}"}, {}),
     "responses_stream": ("POST", "/v1/responses", {"model": "demo-chat", "input": f"/big {BIG}", "stream": True}, {}),
     "responses": ("POST", "/v1/responses", {"model": "demo-chat", "input": f"/big {BIG}"}, {}),
@@ -40,8 +45,9 @@ ROUTES = {
 def test_a_3_mb_answer_arrives_whole_on_every_route(runtime, route):
     method, path, body, headers = ROUTES[route]
     pid = runtime.plugin_process().pid
-    response = httpx.request(method, runtime.base_url + path, json=body, timeout=60,
-                             headers={**runtime.headers, **headers})
+    response = httpx.request(
+        method, runtime.base_url + path, json=body, timeout=60, headers={**runtime.headers, **headers}
+    )
     assert response.status_code == 200
     assert b"x" * BIG in response.content and b'"event":"error"' not in response.content
     assert runtime.plugin_process().pid == pid  # the plugin was not killed for a long stdout line
@@ -63,8 +69,9 @@ def test_an_app_silent_before_its_first_event_gets_a_started_stream_and_pings():
             frames = [f for f in rest.split(b"\n\n") if f and f != b"event: ping"]
             assert json.loads(frames[-1][6:])["event"] == "message_end"
             # A failure that comes after the stream started is its last event.
-            with client.stream("POST", "/apps/demo-workflow/chat-messages",
-                               json={"query": "x", "inputs": {"text": "/hang 2"}}) as late_mismatch:
+            with client.stream(
+                "POST", "/apps/demo-workflow/chat-messages", json={"query": "x", "inputs": {"text": "/hang 2"}}
+            ) as late_mismatch:
                 body = late_mismatch.read()
             assert late_mismatch.status_code == 200
             assert json.loads(body.rstrip().split(b"\n\n")[-1][6:])["code"] == "not_chat_app"
@@ -101,8 +108,12 @@ def test_a_stream_cut_by_the_daemons_limit_ends_with_an_error_that_says_so(tmp_p
     config.write_text("[limits]\napp_stream_seconds = 1\n")
     running = Runtime(config=config, delay_ms=50)
     try:
-        body = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers=running.headers,
-                          json={"query": "/tokens 100"}, timeout=30).content
+        body = httpx.post(
+            running.base_url + "/apps/demo-chat/chat-messages",
+            headers=running.headers,
+            json={"query": "/tokens 100"},
+            timeout=30,
+        ).content
         last = json.loads(body.rstrip().split(b"\n\n")[-1][6:])
         assert last["event"] == "error" and last["code"] == "app_stream_timeout" and "240 s" in last["message"]
         assert b'"answer":"t0 "' in body
@@ -120,8 +131,10 @@ def test_a_client_that_stops_reading_for_5_s_loses_nothing_at_1000_events_a_seco
     per_event = Runtime(plugin_dir=ROOT / "bench" / "baseline_plugin", delay_ms=1)
     try:
         query = {"query": "/tokens 6000"}
-        reads = [gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, 5),
-                 gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, 5)]
+        reads = [
+            gevent.spawn(read_slowly, duck.base_url + "/apps/demo-chat/chat-messages", query, duck.headers, 5),
+            gevent.spawn(read_slowly, per_event.base_url + "/per-event/demo-chat", query, {}, 5),
+        ]
         coalesced, one_chunk_each = (job.get(timeout=60) for job in reads)
         tokens = [e["answer"] for e in coalesced.events() if e["event"] == "message"]
         assert tokens == [f"t{i} " for i in range(6000)] and coalesced.events()[-1]["event"] == "message_end"

@@ -12,9 +12,25 @@ from devkit.scaffold import ScaffoldError, add_endpoint, new_plugin
 
 
 def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "devkit", "new", "acme-hooks", "--into", str(tmp_path),
-                          "--routes", "chat,workflow", "--author", "Acme Inc."], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devkit",
+            "new",
+            "acme-hooks",
+            "--into",
+            str(tmp_path),
+            "--routes",
+            "chat,workflow",
+            "--author",
+            "Acme Inc.",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     plugin = tmp_path / "acme-hooks"
     manifest = yaml.safe_load((plugin / "manifest.yaml").read_text())
@@ -24,12 +40,22 @@ def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):
     assert not (plugin / "endpoints" / "completion_messages.py").exists()
     for file in (".ci/run", ".difyignore", ".env.example", ".python-version", "README.md", "Makefile"):
         assert (plugin / file).exists(), file
-    add = subprocess.run([sys.executable, "-m", "devkit", "endpoint", "add", "ping", "--method", "POST", "--path",
-                          "/ping/<who>"], cwd=plugin, capture_output=True, text=True, timeout=60)
+    add = subprocess.run(
+        [sys.executable, "-m", "devkit", "endpoint", "add", "ping", "--method", "POST", "--path", "/ping/<who>"],
+        cwd=plugin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert add.returncode == 0, add.stderr
     assert "endpoints/ping.yaml" in (plugin / "provider" / "acme-hooks.yaml").read_text()
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=plugin,
-                           capture_output=True, text=True, timeout=300)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=plugin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert "test_ping" in (plugin / "tests" / "test_ping.py").read_text() and " passed" in tests.stdout
     assert package.check(plugin) == []
@@ -48,10 +74,13 @@ def test_added_endpoint_keeps_the_group_file_text(tmp_path):
     assert yaml.safe_load(after)["endpoints"][-1] == "endpoints/hello.yaml"
 
 
-@pytest.mark.parametrize("name, routes, message", [
-    ("Bad Name", [], "is not a plugin name"),
-    ("ok", ["chat", "nope"], "unknown route(s) nope"),
-])
+@pytest.mark.parametrize(
+    "name, routes, message",
+    [
+        ("Bad Name", [], "is not a plugin name"),
+        ("ok", ["chat", "nope"], "unknown route(s) nope"),
+    ],
+)
 def test_new_refuses(tmp_path, name, routes, message):
     with pytest.raises(ScaffoldError, match=message.replace("(", r"\(").replace(")", r"\)")):
         new_plugin(name, tmp_path, routes)
@@ -63,12 +92,15 @@ def test_new_refuses_an_existing_folder(tmp_path):
         new_plugin("taken", tmp_path, [])
 
 
-@pytest.mark.parametrize("name, method, path, message", [
-    ("Bad-Name", "GET", "/x", "is not an endpoint name"),
-    ("ok", "PATCH", "/x", "is not routed by the Dify daemon"),
-    ("ok", "GET", "x", "is not a route path"),
-    ("health", "GET", "/x", "already exists"),
-])
+@pytest.mark.parametrize(
+    "name, method, path, message",
+    [
+        ("Bad-Name", "GET", "/x", "is not an endpoint name"),
+        ("ok", "PATCH", "/x", "is not routed by the Dify daemon"),
+        ("ok", "GET", "x", "is not a route path"),
+        ("health", "GET", "/x", "already exists"),
+    ],
+)
 def test_endpoint_add_refuses(tmp_path, name, method, path, message):
     plugin = new_plugin("p", tmp_path, [])
     with pytest.raises(ScaffoldError, match=message):

@@ -6,7 +6,6 @@ import httpx
 import pytest
 
 from duck import service_api
-from tests.conftest import API_KEY
 
 
 def body(reply):
@@ -17,11 +16,16 @@ def test_conversations_started_for_a_user_are_listed_newest_first_and_can_be_for
     user = "list-user"
     started = []
     for query in ("First question", "Second   question, which is long enough to be cut short somewhere"):
-        reply = call("POST", "/apps/demo-chat/chat-messages", {"query": query, "user": user, "response_mode": "blocking"})
+        reply = call(
+            "POST", "/apps/demo-chat/chat-messages", {"query": query, "user": user, "response_mode": "blocking"}
+        )
         started.append(body(reply)["conversation_id"])
     # Continuing a conversation does not list it twice.
-    call("POST", "/apps/demo-chat/chat-messages", {"query": "More", "user": user, "conversation_id": started[0],
-                                                   "response_mode": "blocking"})
+    call(
+        "POST",
+        "/apps/demo-chat/chat-messages",
+        {"query": "More", "user": user, "conversation_id": started[0], "response_mode": "blocking"},
+    )
     listed = body(call("GET", f"/apps/demo-chat/conversations?user={user}"))
     assert [c["id"] for c in listed["data"]] == started[::-1] and listed["has_more"] is False
     assert listed["data"][1]["name"] == "First question" and len(listed["data"][0]["name"]) == 40
@@ -37,8 +41,11 @@ def test_conversations_started_for_a_user_are_listed_newest_first_and_can_be_for
     assert call("DELETE", f"/apps/demo-chat/conversations/{started[0]}", {"user": user}).status == 204
     assert call("DELETE", f"/apps/demo-chat/conversations/{started[1]}?user={user}").status == 204
     assert body(call("GET", f"/apps/demo-chat/conversations?user={user}"))["data"] == []
-    again = call("POST", "/apps/demo-chat/chat-messages", {"query": "x", "user": user, "conversation_id": started[0],
-                                                           "response_mode": "blocking"})
+    again = call(
+        "POST",
+        "/apps/demo-chat/chat-messages",
+        {"query": "x", "user": user, "conversation_id": started[0], "response_mode": "blocking"},
+    )
     assert again.status == 404
     assert call("DELETE", f"/apps/demo-chat/conversations/{started[0]}", {"user": user}).status == 404
 
@@ -53,8 +60,10 @@ def test_bad_deletes(call):
     assert call("DELETE", "/apps/demo-chat/conversations/c1").status == 400  # no user
     reply = call("DELETE", "/apps/demo-chat/conversations/c1", body=b"{", headers={"Content-Type": "application/json"})
     assert reply.status == 400
-    assert call("DELETE", "/apps/demo-chat/conversations/c1", {"user": "x"}, headers={"Authorization": "Bearer no"}
-                ).status == 401
+    assert (
+        call("DELETE", "/apps/demo-chat/conversations/c1", {"user": "x"}, headers={"Authorization": "Bearer no"}).status
+        == 401
+    )
 
 
 def test_info_says_the_mode_once_an_answer_showed_it(call):
@@ -85,7 +94,8 @@ def test_a_known_mode_refuses_the_wrong_route_before_the_app_runs(call, plugin, 
 def test_routes_a_plugin_cannot_serve_say_why(call):
     for (path, method), reason in service_api.NOT_SUPPORTED.items():
         concrete = "/apps/demo-chat" + path.replace("<message_id>", "m1").replace("<task_id>", "t1").replace(
-            "<conversation_id>", "c1").replace("<workflow_run_id>", "r1")
+            "<conversation_id>", "c1"
+        ).replace("<workflow_run_id>", "r1")
         reply = call(method, concrete, {"user": "u"} if method == "POST" else None)
         assert reply.status == 501 and body(reply)["code"] == "not_supported", concrete
         assert reason in body(reply)["message"]
@@ -94,12 +104,17 @@ def test_routes_a_plugin_cannot_serve_say_why(call):
 
 def test_over_the_real_protocol(runtime):
     with httpx.Client(base_url=runtime.base_url, headers=runtime.headers, timeout=30) as client:
-        first = client.post("/apps/demo-chat/chat-messages",
-                            json={"query": "Runtime", "user": "rt", "response_mode": "blocking"}).json()
+        first = client.post(
+            "/apps/demo-chat/chat-messages", json={"query": "Runtime", "user": "rt", "response_mode": "blocking"}
+        ).json()
         listed = client.get("/apps/demo-chat/conversations", params={"user": "rt"}).json()
         assert listed["data"][0]["id"] == first["conversation_id"]
-        assert client.request("DELETE", f"/apps/demo-chat/conversations/{first['conversation_id']}",
-                              json={"user": "rt"}).status_code == 204
+        assert (
+            client.request(
+                "DELETE", f"/apps/demo-chat/conversations/{first['conversation_id']}", json={"user": "rt"}
+            ).status_code
+            == 204
+        )
         assert client.get("/apps/demo-chat/info").json()["mode"] == "chat"
         stop = client.post("/apps/demo-chat/chat-messages/t1/stop", json={"user": "rt"})
         assert stop.status_code == 501 and "cancel" in stop.json()["message"]
@@ -110,9 +125,12 @@ def test_conversation_ids_in_any_uuid_spelling_page_and_delete_as_dify_does(call
     """Dify's ids are Postgres uuids: `last_id` and the deleted id match in any spelling; an unknown
     `last_id` is Dify's 404 (services/conversation_service.py pagination_by_last_id)."""
     user = "spelling-user"
-    started = [body(call("POST", "/apps/demo-chat/chat-messages", {"query": q, "user": user,
-                                                                   "response_mode": "blocking"}))["conversation_id"]
-               for q in ("one", "two")]
+    started = [
+        body(call("POST", "/apps/demo-chat/chat-messages", {"query": q, "user": user, "response_mode": "blocking"}))[
+            "conversation_id"
+        ]
+        for q in ("one", "two")
+    ]
     after = body(call("GET", f"/apps/demo-chat/conversations?user={user}&last_id={started[1].upper()}"))
     assert [c["id"] for c in after["data"]] == [started[0]]
     unknown = call("GET", f"/apps/demo-chat/conversations?user={user}&last_id=00000000-0000-4000-8000-000000000000")

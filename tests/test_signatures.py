@@ -32,12 +32,16 @@ def test_github_published_example():
 
 def test_slack_published_example(monkeypatch):
     # api.slack.com "Verifying requests from Slack": the worked example, at its own time.
-    body = ("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            "&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            "&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-            "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c").encode()
-    headers = {"X-Slack-Request-Timestamp": "1531420618",
-               "X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"}
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
+    headers = {
+        "X-Slack-Request-Timestamp": "1531420618",
+        "X-Slack-Signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+    }
     monkeypatch.setattr(signatures.time, "time", lambda: 1531420618 + 10)
     assert signatures.slack(headers, body, "8f742231b10e8888abcd99yyyzzz85a5") is None
     monkeypatch.setattr(signatures.time, "time", lambda: 1531420618 + 301)
@@ -47,12 +51,16 @@ def test_slack_published_example(monkeypatch):
 def test_slack_signed_by_slack_sdk():
     now = int(time.time())
     verifier = slack_sdk.signature.SignatureVerifier("slack-secret")
-    headers = {"X-Slack-Request-Timestamp": str(now),
-               "X-Slack-Signature": verifier.generate_signature(timestamp=str(now), body=BODY)}
+    headers = {
+        "X-Slack-Request-Timestamp": str(now),
+        "X-Slack-Signature": verifier.generate_signature(timestamp=str(now), body=BODY),
+    }
     assert signatures.slack(headers, BODY, "slack-secret") is None
     assert signatures.slack(headers, BODY, "other-secret") == "signature does not match"
-    assert signatures.slack({**headers, "X-Slack-Request-Timestamp": "soon"}, BODY, "slack-secret") == \
-        "signature timestamp is malformed"
+    assert (
+        signatures.slack({**headers, "X-Slack-Request-Timestamp": "soon"}, BODY, "slack-secret")
+        == "signature timestamp is malformed"
+    )
 
 
 def test_stripe_signed_by_stripe_library():
@@ -72,8 +80,9 @@ def test_stripe_signed_by_stripe_library():
 
 def test_shopify_against_openssl():
     secret = "shpss_secret"
-    digest = subprocess.run(["openssl", "dgst", "-sha256", "-hmac", secret, "-binary"], input=BODY,
-                            capture_output=True, check=True).stdout
+    digest = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret, "-binary"], input=BODY, capture_output=True, check=True
+    ).stdout
     headers = {"X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode()}
     assert signatures.shopify(headers, BODY, secret) is None
     assert signatures.shopify(headers, BODY, "other") == "signature does not match"
@@ -84,8 +93,11 @@ def test_standard_webhooks_published_vector_and_svix(monkeypatch):
     now = int(time.time())
     # The Standard Webhooks reference test vector.
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-               "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
     assert "too old" in signatures.standard(headers, b'{"test": 2432232314}', secret)
 
     class ThatDay(datetime):
@@ -97,8 +109,7 @@ def test_standard_webhooks_published_vector_and_svix(monkeypatch):
     assert signatures.standard(headers, b'{"test": 2432232314}', secret) is None
     monkeypatch.undo()
     signed = svix.webhooks.Webhook(secret).sign("msg_1", datetime.fromtimestamp(now, tz=UTC), BODY.decode())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
-               "webhook-signature": f"v1,{'A' * 43}= {signed}"}
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now), "webhook-signature": f"v1,{'A' * 43}= {signed}"}
     assert signatures.standard(headers, BODY, secret) is None
     assert signatures.standard(headers, BODY + b"x", secret) is not None
     assert signatures.standard({**headers, "webhook-signature": "nocomma"}, BODY, secret) is not None
@@ -112,8 +123,10 @@ def test_discord_ed25519():
     public = key.verify_key.encode().hex()
     body = b'{"type": 1}'
     timestamp = str(now)
-    headers = {"X-Signature-Timestamp": timestamp,
-               "X-Signature-Ed25519": key.sign(timestamp.encode() + body).signature.hex()}
+    headers = {
+        "X-Signature-Timestamp": timestamp,
+        "X-Signature-Ed25519": key.sign(timestamp.encode() + body).signature.hex(),
+    }
     assert signatures.discord(headers, body, public) is None
     assert discord_interactions.verify_key(body, headers["X-Signature-Ed25519"], timestamp, public)  # Discord's own
     assert signatures.discord(headers, body + b" ", public) == "signature does not verify"

@@ -50,8 +50,9 @@ def built(tmp_path_factory):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "devkit", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "devkit", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def tampered_copy(source: Path, target: Path, entry: str, suffix: bytes = b"#") -> Path:
@@ -64,6 +65,7 @@ def tampered_copy(source: Path, target: Path, entry: str, suffix: bytes = b"#") 
 
 
 # The daemon's own fixtures ---------------------------------------------------------------------
+
 
 def test_the_marketplace_package_verifies_with_the_official_key(daemon):
     result = signing.verify(daemon["marketplace.difypkg"], [daemon["official.public.pem"]])
@@ -107,6 +109,7 @@ def test_one_unreadable_key_leaves_every_package_unverified(daemon, tmp_path):
 
 # Keys ----------------------------------------------------------------------------------------
 
+
 def test_keygen_writes_pkcs1_pem_as_the_daemon_cli_does(tmp_path):
     run = cli("keygen", tmp_path / "me.private.pem")
     assert run.returncode == 0, run.stderr
@@ -126,9 +129,12 @@ def pair(tmp_path_factory):
 def test_pkcs8_and_spki_keys_do_not_load(pair, tmp_path):
     """rsa.go accepts only the PKCS#1 block types; today's common PEM forms fail there."""
     private = signing.load_private_key(pair[0].read_bytes())
-    pkcs8 = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
-    spki = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pkcs8 = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    spki = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     with pytest.raises(signing.SignatureError, match='"RSA PRIVATE KEY".*found "PRIVATE KEY"'):
         signing.load_private_key(pkcs8)
     with pytest.raises(signing.SignatureError, match='"RSA PUBLIC KEY".*found "PUBLIC KEY"'):

@@ -28,17 +28,21 @@ def test_missing_keys_fail_on_get_and_delete():
     with sdk() as session:
         assert failure(lambda: session.storage.get("missing")) == LOAD_FAILED
         assert failure(lambda: session.storage.delete("missing")) == (
-            "delete data failed: stat missing: no such file or directory")
+            "delete data failed: stat missing: no such file or directory"
+        )
         assert session.storage.exist("missing") is False
 
 
-@pytest.mark.parametrize("key, message", [
-    ("../escape", "invalid key: path traversal attempt detected"),
-    ("a/../../b", "invalid key: path traversal attempt detected"),
-    ("version..2", "invalid key: path traversal attempt detected"),  # any ".." after path.Clean
-    ("back\\slash", "invalid key: path traversal attempt detected"),
-    ("k" * 257, "key length must be less than 256 characters"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        ("../escape", "invalid key: path traversal attempt detected"),
+        ("a/../../b", "invalid key: path traversal attempt detected"),
+        ("version..2", "invalid key: path traversal attempt detected"),  # any ".." after path.Clean
+        ("back\\slash", "invalid key: path traversal attempt detected"),
+        ("k" * 257, "key length must be less than 256 characters"),
+    ],
+)
 def test_key_checks(key, message):
     with sdk() as session:
         assert failure(lambda: session.storage.set(key, b"v")) == f"save data failed: {message}"

@@ -31,13 +31,20 @@ ICON = (ROOT / "_assets" / "icon.svg").read_bytes()
 
 def registration(key, declaration=DECLARATION, assets=(("icon.svg", ICON),)):
     """The SDK's lines: handshake, manifest, endpoints, assets in 8 KiB base64 chunks, end."""
-    lines = [{"type": "handshake", "data": {"key": key}},
-             {"type": "manifest_declaration", "data": declaration},
-             {"type": "endpoint_declaration", "data": [{"settings": [], "endpoints": []}]}]
+    lines = [
+        {"type": "handshake", "data": {"key": key}},
+        {"type": "manifest_declaration", "data": declaration},
+        {"type": "endpoint_declaration", "data": [{"settings": [], "endpoints": []}]},
+    ]
     for name, data in assets:
-        pieces = [data[i:i + 8192] for i in range(0, len(data), 8192)]
-        lines += [{"type": "asset_chunk", "data": {"filename": name, "data": base64.b64encode(piece).decode(),
-                                                   "end": i == len(pieces) - 1}} for i, piece in enumerate(pieces)]
+        pieces = [data[i : i + 8192] for i in range(0, len(data), 8192)]
+        lines += [
+            {
+                "type": "asset_chunk",
+                "data": {"filename": name, "data": base64.b64encode(piece).decode(), "end": i == len(pieces) - 1},
+            }
+            for i, piece in enumerate(pieces)
+        ]
     lines.append({"type": "end", "data": {}})
     return b"".join(json.dumps(line).encode() + b"\n\n" for line in lines)
 
@@ -97,15 +104,26 @@ def test_no_handshake_in_time_closes_the_connection(served):
         assert read_all(sock) == b""  # closed by the dev kit, without a word, as the daemon does
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda d: d.update(icon="missing.svg"),
-     "assets remap failed, invalid assets data, cannot remap: file not found: missing.svg\nfailed to remap plugin icon"),
-    (lambda d: d.update(author="Duck"),
-     "register failed, invalid manifest detected: author must be alphanumeric and less than 64 characters"),
-    (lambda d: d.pop("icon"), "handshake failed, invalid plugin declaration: Key: "
-                              "'PluginDeclaration.PluginDeclarationWithoutAdvancedFields.Icon' Error:Field validation "
-                              "for 'Icon' failed on the 'required' tag"),
-], ids=["icon file not sent", "uppercase author", "no icon"])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (
+            lambda d: d.update(icon="missing.svg"),
+            "assets remap failed, invalid assets data, cannot remap: file not found: missing.svg\nfailed to remap plugin icon",
+        ),
+        (
+            lambda d: d.update(author="Duck"),
+            "register failed, invalid manifest detected: author must be alphanumeric and less than 64 characters",
+        ),
+        (
+            lambda d: d.pop("icon"),
+            "handshake failed, invalid plugin declaration: Key: "
+            "'PluginDeclaration.PluginDeclarationWithoutAdvancedFields.Icon' Error:Field validation "
+            "for 'Icon' failed on the 'required' tag",
+        ),
+    ],
+    ids=["icon file not sent", "uppercase author", "no icon"],
+)
 def test_registration_is_checked_as_the_daemon_checks_it(served, change, words):
     _plugin, transport = served
     declaration = json.loads(json.dumps(DECLARATION))
@@ -123,8 +141,11 @@ def test_silence_closes_the_connection_and_fails_open_sessions(served):
         assert wait_until(transport.ready)
         _session_id, queue = plugin.open_session("e", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {})
         kind, data = queue.get(timeout=5)  # no heartbeat for idle_seconds
-    assert kind == "error" and data == {"message": "Connection closed unexpectedly",
-                                        "error_type": "ConnectionClosedError", "args": {}}
+    assert kind == "error" and data == {
+        "message": "Connection closed unexpectedly",
+        "error_type": "ConnectionClosedError",
+        "args": {},
+    }
     assert not transport.ready()
 
 
@@ -150,14 +171,23 @@ def test_wait_for_a_plugin_started_by_hand():
     try:
         assert set(running.plugin_env) == {"INSTALL_METHOD", "REMOTE_INSTALL_URL", "REMOTE_INSTALL_KEY"}
         assert httpx.get(running.base_url + "/health").status_code == 404  # nothing connected yet
-        plugin = subprocess.Popen([sys.executable, "-m", "main"], cwd=ROOT, env={**os.environ, **running.plugin_env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        plugin = subprocess.Popen(
+            [sys.executable, "-m", "main"],
+            cwd=ROOT,
+            env={**os.environ, **running.plugin_env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(300):
             if httpx.get(running.base_url + "/health").status_code == 200:
                 break
             gevent.sleep(0.1)
-        chat = httpx.post(running.base_url + "/apps/demo-chat/chat-messages", headers=running.headers,
-                          json={"query": "by hand", "response_mode": "blocking"}, timeout=30)
+        chat = httpx.post(
+            running.base_url + "/apps/demo-chat/chat-messages",
+            headers=running.headers,
+            json={"query": "by hand", "response_mode": "blocking"},
+            timeout=30,
+        )
         assert chat.status_code == 200 and "You said: by hand" in chat.json()["answer"]
     finally:
         if plugin is not None:

@@ -66,8 +66,16 @@ def collect(queue: Queue) -> list:
 
 def test_each_request_is_a_post_with_the_stdio_message(transport, fake_plugin):
     answers, bodies = fake_plugin
-    answers.append((200, [b'{"event": "log", "data": {"level": "INFO", "message": "hi"}}', b"",
-                          session_line("s", "stream", {"status": 200, "headers": {}, "result": "6f6b"})]))
+    answers.append(
+        (
+            200,
+            [
+                b'{"event": "log", "data": {"level": "INFO", "message": "hi"}}',
+                b"",
+                session_line("s", "stream", {"status": 200, "headers": {}, "result": "6f6b"}),
+            ],
+        )
+    )
     session_id, queue = transport.plugin.open_session("e", REQUEST, {"k": "<v>"})
     messages = collect(queue)
     body, header = bodies[0]
@@ -87,17 +95,29 @@ def test_three_502s_fail_the_request(transport, fake_plugin):
     answers, _bodies = fake_plugin
     answers += [(502, [])] * 3
     _session_id, queue = transport.plugin.open_session("e", REQUEST, {})
-    assert collect(queue) == [("error", {
-        "message": "Error sending request to serverless: all 3 attempts failed, last error: attempt 3/3 failed "
-                   "with status code: 502", "error_type": "PluginDaemonInnerError", "args": None})]
+    assert collect(queue) == [
+        (
+            "error",
+            {
+                "message": "Error sending request to serverless: all 3 attempts failed, last error: attempt 3/3 failed "
+                "with status code: 502",
+                "error_type": "PluginDaemonInnerError",
+                "args": None,
+            },
+        )
+    ]
 
 
-@pytest.mark.parametrize("answer, message", [
-    ((500, [b"boom"]), "Plugin runtime request failed: 500 X"),
-    ((200, [b"x" * (5 * 1024 * 1024 + 1)]), "failed to read response body: bufio.Scanner: token too long"),
-    ((200, [session_line("s", "invoke", {})]), "serverless event is not supported by full duplex"),
-    ((200, []), "Plugin runtime request failed: no valid session response"),
-], ids=["status 500", "line over 5 MiB", "reverse call in the answer", "no session message"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ((500, [b"boom"]), "Plugin runtime request failed: 500 X"),
+        ((200, [b"x" * (5 * 1024 * 1024 + 1)]), "failed to read response body: bufio.Scanner: token too long"),
+        ((200, [session_line("s", "invoke", {})]), "serverless event is not supported by full duplex"),
+        ((200, []), "Plugin runtime request failed: no valid session response"),
+    ],
+    ids=["status 500", "line over 5 MiB", "reverse call in the answer", "no session message"],
+)
 def test_bad_answers_become_the_daemons_errors(transport, fake_plugin, answer, message):
     answers, _bodies = fake_plugin
     answers.append(answer)
@@ -147,18 +167,26 @@ def test_a_request_over_5_mib_hex_is_refused_without_calling_the_plugin(runtime)
     def invocations():
         return runtime.output().count("POST /invoke?action=invoke_endpoint")
 
-    under = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, timeout=60,
-                       content=json.dumps({"query": "a" * 2_500_000}))
+    under = httpx.post(
+        runtime.base_url + CHAT, headers=runtime.headers, timeout=60, content=json.dumps({"query": "a" * 2_500_000})
+    )
     assert under.status_code != 500  # about 5.0 MB once hex-encoded: still sent
     gevent.sleep(0.5)
     before = invocations()
-    over = httpx.post(runtime.base_url + CHAT, headers=runtime.headers, timeout=60,
-                      content=json.dumps({"query": "a" * (MAX_REQUEST_BYTES // 2)}))
+    over = httpx.post(
+        runtime.base_url + CHAT,
+        headers=runtime.headers,
+        timeout=60,
+        content=json.dumps({"query": "a" * (MAX_REQUEST_BYTES // 2)}),
+    )
     assert over.status_code == 500 and over.json()["code"] == -500
     error = json.loads(over.json()["message"])
     assert error["error_type"] == "PluginDaemonInternalServerError"
-    size = re.fullmatch(r"ServerlessPayloadTooLarge: action=invoke_endpoint payload_bytes=(\d+) "
-                        r"max_request_bytes=5242880\nfailed to write request", error["message"])
+    size = re.fullmatch(
+        r"ServerlessPayloadTooLarge: action=invoke_endpoint payload_bytes=(\d+) "
+        r"max_request_bytes=5242880\nfailed to write request",
+        error["message"],
+    )
     assert size and int(size.group(1)) > MAX_REQUEST_BYTES
     gevent.sleep(0.5)
     assert invocations() == before

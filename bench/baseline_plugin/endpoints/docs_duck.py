@@ -9,8 +9,9 @@ class DocsDuck(Endpoint):
 
     def _invoke(self, r, values, settings):
         def generator():
-            response = self.session.app.chat.invoke(app_id=values["app_id"], query="hello", inputs={},
-                                                    response_mode="streaming")
+            response = self.session.app.chat.invoke(
+                app_id=values["app_id"], query="hello", inputs={}, response_mode="streaming"
+            )
             for data in response:
                 yield f"{json.dumps(data)} <br>"
 

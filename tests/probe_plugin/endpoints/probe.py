@@ -12,8 +12,9 @@ class Probe(Endpoint):
         call = r.get_json()
         app, storage = self.session.app, self.session.storage
         calls = {
-            "chat": lambda: list(app.chat.invoke(call["app_id"], call["query"], {}, "streaming",
-                                                 call.get("conversation_id"))),
+            "chat": lambda: list(
+                app.chat.invoke(call["app_id"], call["query"], {}, "streaming", call.get("conversation_id"))
+            ),
             "completion": lambda: app.completion.invoke(call["app_id"], {"text": "x"}, "blocking"),
             "fetch_app": lambda: app.fetch_app(call["app_id"]),
             "set": lambda: storage.set(call["key"], b"x" * call["size"]),
