@@ -1,7 +1,7 @@
 """`devkit webhook send`: post a realistic delivery, signed exactly as its sender signs it.
 
 The sample payloads are our own, in each sender's documented shape. Signatures follow each sender's
-documentation (see `duck/signatures.py` for the verifying side); Standard Webhooks uses the
+documentation (see `endpoint_kit/_signatures.py` for the verifying side); Standard Webhooks uses the
 `standardwebhooks` reference package and Discord an Ed25519 key (its `--secret` is the private key's
 32-byte seed in hex; the matching public key is printed for the plugin's settings).
 """

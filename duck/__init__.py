@@ -2,12 +2,12 @@
 
 from duck import invoke
 from duck.auth import allowed_app, authenticate, authorize, sign
-from duck.errors import DuckError
 from duck.handler import handler, public_handler, runtime, upload_handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
 from duck.responses import json_response, respond, text_stream
 from duck.routes import plugin_identity
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 
 NAME, VERSION = plugin_identity()
 
@@ -16,7 +16,7 @@ __all__ = [
     "VERSION",
     "ChatRequest",
     "CompletionRequest",
-    "DuckError",
+    "EndpointError",
     "RunRequest",
     "Settings",
     "WorkflowRequest",

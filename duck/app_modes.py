@@ -11,7 +11,7 @@ import logging
 import time
 
 from duck.errors import mode_mismatch
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap
 
 logger = logging.getLogger("duck")
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from werkzeug import Request
 
-from duck.errors import DuckError, app_not_found
-from duck.ids import canonical_id
+from duck.errors import app_not_found
 from duck.models import raw_body
 from duck.settings import Settings
+from endpoint_kit import EndpointError, canonical_id
 
 SIGNATURE_HEADER = "X-Duck-Signature"
 TIMESTAMP_HEADER = "X-Duck-Timestamp"
@@ -111,7 +111,7 @@ def _signature_matches(request: Request, settings: Settings) -> bool:
     return hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected.encode())
 
 
-def _unauthorized(request: Request, settings: Settings) -> DuckError:
+def _unauthorized(request: Request, settings: Settings) -> EndpointError:
     if request.headers.get(SIGNATURE_HEADER) and settings.signing_secret:
         message = (
             "Signature is invalid or older than 5 minutes (scheme v2 signs timestamp, method, path, query and body)."
@@ -120,4 +120,4 @@ def _unauthorized(request: Request, settings: Settings) -> DuckError:
         message = "Authorization header must be provided and start with 'Bearer'."
     else:
         message = "Access token is invalid."
-    return DuckError(401, "unauthorized", message, dict(_UNAUTHORIZED_HEADERS))
+    return EndpointError(401, "unauthorized", message, dict(_UNAUTHORIZED_HEADERS))

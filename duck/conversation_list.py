@@ -11,9 +11,7 @@ import hashlib
 import logging
 import time
 
-from duck.errors import DuckError
-from duck.ids import canonical_id
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap, EndpointError, canonical_id
 
 logger = logging.getLogger("duck")
 
@@ -49,7 +47,7 @@ def page(storage, app_id: str, user: str, limit: int, last_id: str | None) -> di
     if last_id:
         ids, last_id = [entry[0] for entry in entries], canonical_id(last_id)  # a uuid in any spelling, as Dify
         if last_id not in ids:  # services/conversation_service.py pagination_by_last_id, as the controller says it
-            raise DuckError(404, "not_found", "Last Conversation Not Exists.")
+            raise EndpointError(404, "not_found", "Last Conversation Not Exists.")
         entries = entries[ids.index(last_id) + 1 :]
     data = [
         {

@@ -19,8 +19,7 @@ import hashlib
 import logging
 
 from duck.errors import conversation_not_found
-from duck.ids import canonical_id
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap, canonical_id
 
 logger = logging.getLogger("duck")
 

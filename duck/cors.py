@@ -11,8 +11,8 @@ import re
 
 from werkzeug import Request
 
-from duck.errors import DuckError
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 
 ALLOWED_HEADERS = "Authorization, Content-Type, X-API-Key, X-Duck-Signature, X-Duck-Timestamp"
 # What a page may read from an answer beyond the CORS-safelisted headers.
@@ -48,7 +48,7 @@ def preflight_headers(request: Request, settings: Settings, methods: list[str]) 
     page then reads the JSON 404 instead of a network error.
     """
     if allowed_origin(request, settings) is None:
-        raise DuckError(403, "cors_forbidden", "This origin is not allowed to call this endpoint.")
+        raise EndpointError(403, "cors_forbidden", "This origin is not allowed to call this endpoint.")
     requested_method = request.headers.get("Access-Control-Request-Method", "").strip().upper()
     if not methods and _METHOD.fullmatch(requested_method):
         methods = [requested_method]

@@ -15,12 +15,11 @@ import time
 
 from werkzeug import Request, Response
 
-from duck import auth, encoders, invoke, signatures, webhooks
-from duck.errors import DuckError
+from duck import auth, encoders, invoke, webhooks
 from duck.models import RunRequest
 from duck.responses import json_response
 from duck.settings import Settings
-from duck.store import BoundedMap
+from endpoint_kit import SIGNATURE_SCHEMES, BoundedMap, EndpointError
 
 REMEMBER_SECONDS = 24 * 3600
 ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
@@ -36,23 +35,23 @@ def authenticate(request: Request, settings: Settings) -> None:
     try:
         auth.authenticate(request, settings)
         return
-    except DuckError as refused:
+    except EndpointError as refused:
         if not settings.webhook_provider:
             raise refused from None
     provider = settings.webhook_provider
     secret = settings.discord_public_key if provider == "discord" else settings.webhook_secret
     if not secret:
         setting = "discord_public_key" if provider == "discord" else "webhook_secret"
-        raise DuckError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
+        raise EndpointError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
     if provider == "discord" and not _DISCORD_KEY.fullmatch(secret):
-        raise DuckError(
+        raise EndpointError(
             503,
             "not_configured",
             "discord_public_key must be the application's public key: 64 hexadecimal characters, as Discord shows it.",
         )
-    reason = signatures.CHECKS[provider](request.headers, request.get_data(cache=True), secret)
+    reason = SIGNATURE_SCHEMES[provider](request.headers, request.get_data(cache=True), secret)
     if reason:
-        raise DuckError(
+        raise EndpointError(
             401, "unauthorized", f"The {provider} signature was rejected: {reason}.", dict(_UNAUTHORIZED_HEADERS)
         )
 
@@ -98,14 +97,14 @@ def _run(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) 
     assert isinstance(result, dict)  # blocking mode answers one dict
     data = result.get("data") if isinstance(result.get("data"), dict) else {}
     if data.get("status") == "failed":
-        raise DuckError(500, "app_failed", f"The app failed: {data.get('error') or 'no reason given'}.")
+        raise EndpointError(500, "app_failed", f"The app failed: {data.get('error') or 'no reason given'}.")
     text = result.get("answer") if "answer" in result else invoke.output_text(data.get("outputs") or {})
     return webhooks.answer_for(delivery.provider, result, str(text or ""))
 
 
 def _repeat(earlier: dict) -> Response:
     if not isinstance(earlier, dict) or earlier.get("state") != "done":
-        raise DuckError(409, "delivery_in_progress", "This delivery is still running; it runs once.")
+        raise EndpointError(409, "delivery_in_progress", "This delivery is still running; it runs once.")
     answer = earlier.get("answer")
     if answer is None:
         answer = {"replayed": True, "note": "This delivery already ran; its answer was too large to keep."}

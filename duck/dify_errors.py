@@ -18,15 +18,8 @@ import re
 
 import httpx
 
-from duck.errors import (
-    MODE_ROUTES,
-    DuckError,
-    app_not_found,
-    completion_apps_unsupported,
-    conversation_not_found,
-    internal_error,
-    mode_mismatch,
-)
+from duck.errors import MODE_ROUTES, app_not_found, completion_apps_unsupported, conversation_not_found, mode_mismatch
+from endpoint_kit import EndpointError, internal_error
 
 logger = logging.getLogger("duck")
 
@@ -43,7 +36,7 @@ _APP_FAILED = "request failed"
 _APP_MISSING = ("app not found", "unexpected app type", "fetch app failed: data is nil")
 
 
-def dify_error(error: Exception, expect: str | None = None, *, conversation_id: str | None = None) -> DuckError:
+def dify_error(error: Exception, expect: str | None = None, *, conversation_id: str | None = None) -> EndpointError:
     """Translate an exception raised by an invoker into the error a Service API caller expects.
 
     `expect` is the app family the route serves (None: any); `conversation_id` the one the call named.
@@ -61,13 +54,13 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
     if message == "Conversation Not Exists." or (match and status == 400 and not message and conversation_id):
         return conversation_not_found()
     if match and 400 <= status < 500:
-        return DuckError(status, code, message or "Dify refused the request without saying why.")
+        return EndpointError(status, code, message or "Dify refused the request without saying why.")
     # Stdio and TCP: the SDK's own count of silent seconds. Serverless: its HTTP read timeout (the same setting).
     if _TIMEOUT in text or isinstance(error, httpx.TimeoutException):
-        return DuckError(504, "gateway_timeout", "The app did not answer in time.", app_may_have_run=True)
+        return EndpointError(504, "gateway_timeout", "The app did not answer in time.", app_may_have_run=True)
     if text.startswith(_STREAM_CUT) and _APP_FAILED not in text:
         logger.warning("app stream cut: %s", text)
-        return DuckError(
+        return EndpointError(
             504,
             "app_stream_timeout",
             "The app's answer was cut off before it ended: the Dify "
@@ -76,7 +69,7 @@ def dify_error(error: Exception, expect: str | None = None, *, conversation_id: 
         )
     if _PERMISSION in text:
         logger.error("app invocation refused by Dify: %s", text)
-        return DuckError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
+        return EndpointError(500, "internal_server_error", "This plugin is not permitted to invoke apps.")
     logger.error("app invocation failed: %s", text)
     return internal_error()
 
@@ -88,7 +81,7 @@ def invocation_error(
     blocking: bool,
     conversation_id: str | None = None,
     known_mode: str | None = None,
-) -> DuckError:
+) -> EndpointError:
     """A failed app invocation: dify_error, plus what Dify's bare 500 means here.
 
     Completion apps always fail with that 500, on every route (Dify dispatches by the app's mode).
@@ -103,7 +96,7 @@ def invocation_error(
     if known_mode is None or known_mode == "completion":
         return completion_apps_unsupported(certain=expect == "completion" or known_mode == "completion")
     where = "while running the app" if blocking else "before starting the app"
-    return DuckError(
+    return EndpointError(
         500,
         "internal_server_error",
         f"Dify failed {where} (500 Internal Server Error, no details); the app's logs in Dify say why.",
@@ -111,20 +104,20 @@ def invocation_error(
     )
 
 
-def as_duck_error(error: Exception, expect: str | None = None) -> DuckError:
-    """A DuckError passes through unchanged; anything else is translated with dify_error."""
-    return error if isinstance(error, DuckError) else dify_error(error, expect)
+def as_duck_error(error: Exception, expect: str | None = None) -> EndpointError:
+    """A EndpointError passes through unchanged; anything else is translated with dify_error."""
+    return error if isinstance(error, EndpointError) else dify_error(error, expect)
 
 
-def error_event(error: DuckError) -> dict:
+def error_event(error: EndpointError) -> dict:
     return {"event": "error", **error.to_dict()}
 
 
-def from_error_event(event: dict) -> DuckError:
-    """The DuckError an app's own `event: error` stands for (its status, code and message)."""
+def from_error_event(event: dict) -> EndpointError:
+    """The EndpointError an app's own `event: error` stands for (its status, code and message)."""
     status = event.get("status")
     status = status if isinstance(status, int) and 400 <= status <= 599 else 500
-    return DuckError(
+    return EndpointError(
         status, str(event.get("code") or "unknown"), str(event.get("message") or ""), app_may_have_run=True
     )
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from werkzeug import Request
 
 from duck.dify_errors import dify_error
-from duck.errors import DuckError, invalid_param
+from endpoint_kit import EndpointError, invalid_param
 
 FILE_TYPES = ("file", "file-list")
 HOW_TO_SEND_FILES = (
@@ -106,17 +106,17 @@ def _file_inputs(session, app_id: str) -> dict[str, str]:
 def upload(session, request: Request, limit: int) -> dict:
     """Store the request's `file` part in Dify; the answer holds the value to use in inputs."""
     if request.mimetype != "multipart/form-data":
-        raise DuckError(
+        raise EndpointError(
             415, "unsupported_media_type", "Upload with Content-Type multipart/form-data and a part named file."
         )
     part = request.files.get("file")
     if part is None:
-        raise DuckError(400, "no_file_uploaded", "Please upload your file in a part named file.")
+        raise EndpointError(400, "no_file_uploaded", "Please upload your file in a part named file.")
     if not part.filename:
-        raise DuckError(400, "filename_not_exists_error", "The file part has no filename.")
+        raise EndpointError(400, "filename_not_exists_error", "The file part has no filename.")
     content = part.stream.read(limit + 1)
     if len(content) > limit:
-        raise DuckError(413, "file_too_large", f"The file exceeds {limit} bytes.")
+        raise EndpointError(413, "file_too_large", f"The file exceeds {limit} bytes.")
     mimetype = part.mimetype or "application/octet-stream"
     try:
         record = session.file.upload(part.filename, content, mimetype)

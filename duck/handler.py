@@ -12,10 +12,10 @@ from werkzeug import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from duck.cors import cors_headers
-from duck.errors import NO_RETRY, DuckError, internal_error
 from duck.files import MULTIPART_OVERHEAD
 from duck.responses import error_response, within_chunk_limit
 from duck.settings import Settings, parse_settings
+from endpoint_kit import NO_RETRY, EndpointError, internal_error
 
 logger = logging.getLogger("duck")
 
@@ -23,11 +23,11 @@ Handler = Callable[[object, Request, Mapping, Settings], Response]
 
 
 def make_handler(
-    render_error: Callable[[DuckError], Response],
+    render_error: Callable[[EndpointError], Response],
     body_limit: Callable[[Settings], int] = lambda settings: settings.max_body_bytes,
     require_key: bool = True,
 ):
-    """A decorator for `_invoke`: parsed Settings in, any DuckError out as `render_error` draws it."""
+    """A decorator for `_invoke`: parsed Settings in, any EndpointError out as `render_error` draws it."""
 
     def decorator(fn: Handler) -> Callable[[object, Request, Mapping, Mapping], Response]:
         @functools.wraps(fn)
@@ -66,13 +66,13 @@ def runtime(session) -> str:
     return str(getattr(method, "value", method) or "local")
 
 
-def _error_response(render_error: Callable[[DuckError], Response], error: Exception, r: Request) -> Response:
+def _error_response(render_error: Callable[[EndpointError], Response], error: Exception, r: Request) -> Response:
     """The one place errors become responses."""
     if isinstance(error, HTTPException) and error.code and 400 <= error.code < 500:
         # werkzeug refusing the request while reading it (form parts over max_form_parts, a text field
         # over max_form_memory_size, ...): the caller's 4xx, not a crash.
-        error = DuckError(error.code, _snake(error.name), error.description or error.name)
-    elif not isinstance(error, DuckError):
+        error = EndpointError(error.code, _snake(error.name), error.description or error.name)
+    elif not isinstance(error, EndpointError):
         logger.exception("unhandled error in %s %s", r.method, r.path)
         error = internal_error()
     response = render_error(error)
@@ -84,7 +84,7 @@ def _error_response(render_error: Callable[[DuckError], Response], error: Except
 def refuse_oversize_body(request: Request, limit: int) -> None:
     """413 before anything reads the body (the daemon always sends an exact Content-Length)."""
     if (request.content_length or 0) > limit:
-        raise DuckError(413, "request_entity_too_large", f"The request body exceeds {limit} bytes.")
+        raise EndpointError(413, "request_entity_too_large", f"The request body exceeds {limit} bytes.")
 
 
 def _snake(name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from duck import store
+from endpoint_kit import last_refusal
 
 logger = logging.getLogger("duck")
 
@@ -19,7 +19,7 @@ def storage_state(storage) -> str:
     accounted, so deleting it again would lower the quota account with every call (persistence.go).
     """
     try:
-        refused_at = store.last_refusal(storage)
+        refused_at = last_refusal(storage)
     except Exception as e:
         logger.error("storage is unavailable: %s", e)
         return "unavailable"

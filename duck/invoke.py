@@ -15,8 +15,9 @@ from typing import Any
 
 from duck import app_modes, conversation_list, conversations, encoders, files, streaming
 from duck.dify_errors import as_duck_error, dify_error, from_error_event, invocation_error
-from duck.errors import DuckError, internal_error, mode_mismatch
+from duck.errors import mode_mismatch
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
+from endpoint_kit import EndpointError, internal_error
 
 logger = logging.getLogger("duck")
 
@@ -164,7 +165,10 @@ def _run(
 
 
 def _blocking(
-    call: Callable[[str], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+    call: Callable[[str], object],
+    expect: str | None,
+    learn: Callable[[dict], None],
+    failed: Callable[..., EndpointError],
 ) -> dict:
     try:
         answer = call("blocking")
@@ -185,30 +189,30 @@ def _blocking(
 
 
 def _streaming(
-    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., EndpointError]
 ) -> Stream:
     source = streaming.Source(_checked(call, expect, learn, failed))
-    first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a DuckError
+    first = source.first(streaming.KEEPALIVE_SECONDS)  # raises the app's failure, already a EndpointError
     return Stream(source, first)
 
 
 def _checked(
-    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., DuckError]
+    call: Callable[[], object], expect: str | None, learn: Callable[[dict], None], failed: Callable[..., EndpointError]
 ) -> Iterator[dict]:
-    """The app's events, the first one checked: its failure, or a mode mismatch, as a DuckError."""
+    """The app's events, the first one checked: its failure, or a mode mismatch, as a EndpointError."""
     try:
         events = iter(call())
         first = next(events, None)
     except Exception as e:
         raise failed(e, blocking=False) from None
     if first is None:
-        raise DuckError(502, "bad_gateway", "The app ended without producing any event.", app_may_have_run=True)
+        raise EndpointError(502, "bad_gateway", "The app ended without producing any event.", app_may_have_run=True)
     try:
         if first.get("event") == "error":
             raise from_error_event(first)
         _learn_quietly(learn, first)
         _check_kind(first, expect)
-    except DuckError:
+    except EndpointError:
         _close(events)  # stop listening for the rest of a stream nobody will read
         raise
     yield first
@@ -219,7 +223,7 @@ def _learn_quietly(learn: Callable[[dict], None], first: dict) -> None:
     """Storage failures must not fail an app run that succeeded (the app already ran)."""
     try:
         learn(first)
-    except DuckError:
+    except EndpointError:
         raise
     except Exception:
         logger.exception("could not store what the first event taught")

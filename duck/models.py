@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from werkzeug import Request
 
-from duck.errors import DuckError, invalid_param
-from duck.ids import canonical_uuid
+from endpoint_kit import EndpointError, canonical_uuid, invalid_param
 
 # NUL cannot be stored by Dify's database; refusing it here gives a 400 instead of Dify's 500.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -59,10 +58,10 @@ class RunRequest(_Body):
 
 
 def parse_body[M: BaseModel](request: Request, model: type[M]) -> M:
-    """Decode a JSON object body and validate it; every failure is a 4xx DuckError."""
+    """Decode a JSON object body and validate it; every failure is a 4xx EndpointError."""
     content_type = request.mimetype
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        raise DuckError(415, "unsupported_media_type", "Content-Type must be application/json.")
+        raise EndpointError(415, "unsupported_media_type", "Content-Type must be application/json.")
     return validate(model, _decode_json(raw_body(request)))
 
 

@@ -17,17 +17,17 @@ from werkzeug import Response
 
 from duck import app_modes, encoders, invoke, openai_memory, routes
 from duck.dify_errors import as_duck_error, from_error_event
-from duck.errors import DuckError
 from duck.handler import make_handler
 from duck.models import ChatRequest, validate
 from duck.openai_memory import Turn
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 
 # OpenAI's own parameters that would change what a request means, and that a Dify app cannot honour.
 UNSUPPORTED = "Duck runs a Dify app, whose own model settings and tools apply"
 
 
-def error_body(error: DuckError) -> dict:
+def error_body(error: EndpointError) -> dict:
     """OpenAI's error shape, {"error": {"message", "type", "param", "code"}}.
 
     Errors after the app started (5xx, and failures inside a stream) are typed `server_error`, as OpenAI
@@ -45,14 +45,14 @@ def error_body(error: DuckError) -> dict:
     return {"error": {"message": error.message, "type": kind, "param": param, "code": code}}
 
 
-def server_error_body(error: DuckError) -> dict:
+def server_error_body(error: EndpointError) -> dict:
     """The error a stream ends with: whatever Dify called it, the model failed after the answer started."""
     body = error_body(error)
     body["error"]["type"] = "server_error"
     return body
 
 
-class ParamError(DuckError):
+class ParamError(EndpointError):
     """A 400 that names the offending request parameter, as OpenAI's errors do."""
 
     def __init__(self, param: str, message: str, code: str = "invalid_value", status: int = 400):
@@ -64,7 +64,7 @@ def unsupported(param: str, what: str) -> ParamError:
     return ParamError(param, f"{what} is not supported: {UNSUPPORTED}.", "unsupported_parameter")
 
 
-def error_response(error: DuckError) -> Response:
+def error_response(error: EndpointError) -> Response:
     return Response(
         encoders.dumps(error_body(error)), status=error.status, headers=error.headers, content_type="application/json"
     )
@@ -82,7 +82,9 @@ def resolve_model(model: str, settings: Settings) -> str:
     """The app to run: the pinned app, or an app of the allow-list (any app when there is none)."""
     allowed = served(settings)
     if allowed and model not in allowed:
-        raise DuckError(404, "app_not_found", f"The model '{model}' does not exist or you do not have access to it.")
+        raise EndpointError(
+            404, "app_not_found", f"The model '{model}' does not exist or you do not have access to it."
+        )
     return model
 
 
@@ -116,7 +118,7 @@ def run(
     """Start the app (any type) in streaming mode; its first event is known when this returns."""
     plan = openai_memory.plan(session.storage, settings, app_id, turns, user, conversation_id, memory)
     if not plan.query:
-        raise DuckError(400, "invalid_param", "The last user message has no text (Duck sends text only).")
+        raise EndpointError(400, "invalid_param", "The last user message has no text (Duck sends text only).")
     # validate(), not the constructor: an empty or NUL-bearing query, or a conversation id that is not a UUID,
     # is the caller's 400, never a 500.
     request = validate(
@@ -184,7 +186,7 @@ class Answer:
         return "content_filter" if self.replaced else "stop"
 
     def read_all(self, events: Iterable[dict]) -> Answer:
-        """Fold a whole answer (blocking callers); any failure, mid-stream ones included, is a DuckError."""
+        """Fold a whole answer (blocking callers); any failure, mid-stream ones included, is a EndpointError."""
         try:
             for event in events:
                 self.text_of(event)

@@ -15,9 +15,8 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from duck.errors import DuckError
 from duck.settings import Settings
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap, EndpointError
 
 logger = logging.getLogger("duck")
 
@@ -59,7 +58,7 @@ def plan(
     """The query and conversation for this history ."""
     users = [turn for turn in turns if turn.role == "user"]
     if not users:
-        raise DuckError(400, "invalid_param", "messages must contain at least one user message.")
+        raise EndpointError(400, "invalid_param", "messages must contain at least one user message.")
     new = _trailing_user_turns(turns)
     latest = _join(new) if new else users[-1].text
     if conversation_id:  # the caller names the conversation: Dify already holds the earlier turns

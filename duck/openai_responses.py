@@ -23,7 +23,7 @@ from duck.models import Text
 from duck.openai_memory import Turn
 from duck.responses import json_response, stream_response
 from duck.settings import Settings
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap
 
 logger = logging.getLogger("duck")
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from werkzeug import Request, Response
 
 from duck import encoders, streaming
-from duck.errors import DuckError
 from duck.invoke import Result, Stream
+from endpoint_kit import EndpointError
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -17,7 +17,7 @@ def json_response(data: object, status: int = 200, headers: dict[str, str] | Non
     return Response(encoders.dumps(data), status=status, headers=headers, content_type="application/json")
 
 
-def error_response(error: DuckError) -> Response:
+def error_response(error: EndpointError) -> Response:
     return json_response(error.to_dict(), error.status, error.headers)
 
 

@@ -14,8 +14,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
 from duck import app_modes, conversation_list, conversations
-from duck.errors import DuckError, conversation_not_found
+from duck.errors import conversation_not_found
 from duck.models import Text
+from endpoint_kit import EndpointError
 
 _NO_HISTORY = "Dify gives plugins no access to an app's messages; the app's own conversation memory still has them"
 _NO_STOP = "a plugin cannot stop an app run: the Dify plugin daemon has no message to cancel one"
@@ -42,13 +43,13 @@ _ROUTES = Map(
 )
 
 
-def not_supported(path: str, method: str) -> DuckError:
+def not_supported(path: str, method: str) -> EndpointError:
     """The 501 for one of NOT_SUPPORTED's routes."""
     try:
         reason, _ = _ROUTES.bind("duck").match(path, method=method)
     except (NotFound, Exception):
         reason = "a plugin cannot serve this Service API route"
-    return DuckError(501, "not_supported", f"Duck cannot serve this route: {reason}.")
+    return EndpointError(501, "not_supported", f"Duck cannot serve this route: {reason}.")
 
 
 class ConversationQuery(BaseModel):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from duck.errors import DuckError
-from duck.ids import canonical_id
+from endpoint_kit import EndpointError, canonical_id
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
@@ -59,7 +58,7 @@ def parse_settings(raw: Mapping | None, runtime: str = "local", require_key: boo
     raw = raw if isinstance(raw, Mapping) else {}
     api_key = _text(raw.get("api_key"))
     if not api_key and require_key:
-        raise DuckError(503, "not_configured", "This endpoint has no API key configured.")
+        raise EndpointError(503, "not_configured", "This endpoint has no API key configured.")
     body_ceiling, upload_ceiling = CEILINGS.get(runtime, CEILINGS["local"])
     return Settings(
         api_key=api_key,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from werkzeug import Response
 
-from duck.errors import DuckError
+from endpoint_kit import EndpointError
 
 PLAYGROUND_DIR = Path(__file__).resolve().parent / "playground"
 # The page's own files; only these names are served (no path ever reaches the file system).
@@ -32,7 +32,7 @@ def page() -> Response:
 def asset(name: str) -> Response:
     """One of the page's files by name; 404 for any other name."""
     if name not in ASSETS:
-        raise DuckError(404, "not_found", "Route not found.")
+        raise EndpointError(404, "not_found", "Route not found.")
     return _file(name, ASSETS[name])
 
 

@@ -17,8 +17,8 @@ import jmespath
 import jmespath.exceptions
 from werkzeug import Request
 
-from duck.errors import DuckError, invalid_param
 from duck.models import check_tree
+from endpoint_kit import EndpointError, invalid_param
 
 DISCORD_CONTENT_LIMIT = 2000  # characters in an interaction response's content
 _TEXT_KINDS = ("text-input", "paragraph")
@@ -226,5 +226,5 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
-def _bad_setting(reason: str) -> DuckError:
-    return DuckError(503, "not_configured", f"The endpoint's webhook_inputs setting is invalid: {reason}.")
+def _bad_setting(reason: str) -> EndpointError:
+    return EndpointError(503, "not_configured", f"The endpoint's webhook_inputs setting is invalid: {reason}.")

@@ -15,5 +15,5 @@ class Fallback(Endpoint):
             return Response(status=204, headers=cors.preflight_headers(r, settings, methods))
         if methods:
             allow = ", ".join(methods)
-            raise duck.DuckError(405, "method_not_allowed", f"Use {allow} on this route.", {"Allow": allow})
-        raise duck.DuckError(404, "not_found", "Route not found.")
+            raise duck.EndpointError(405, "method_not_allowed", f"Use {allow} on this route.", {"Allow": allow})
+        raise duck.EndpointError(404, "not_found", "Route not found.")

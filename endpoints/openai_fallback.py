@@ -12,5 +12,5 @@ class OpenAIFallback(Endpoint):
         methods = routes.allowed_methods(r.path)
         if methods:
             allow = ", ".join(methods)
-            raise duck.DuckError(405, "method_not_allowed", f"Use {allow} on {r.path}.", {"Allow": allow})
-        raise duck.DuckError(404, "unknown_url", f"Unrecognized request URL ({r.method} {r.path}).")
+            raise duck.EndpointError(405, "method_not_allowed", f"Use {allow} on {r.path}.", {"Allow": allow})
+        raise duck.EndpointError(404, "unknown_url", f"Unrecognized request URL ({r.method} {r.path}).")

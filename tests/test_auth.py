@@ -5,8 +5,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from duck.auth import authorize, sign, sign_body_only
-from duck.errors import DuckError
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 
 SETTINGS = Settings(api_key="secret-key", signing_secret="hook-secret")
 
@@ -39,7 +39,7 @@ def test_accepted_key_places(headers):
     ],
 )
 def test_refusals_are_401_and_reveal_nothing(headers, message):
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         authorize(request(headers), SETTINGS, "app-1")
     assert (e.value.status, e.value.code, e.value.message) == (401, "unauthorized", message)
     assert e.value.headers["WWW-Authenticate"] == 'Bearer realm="api"'
@@ -47,7 +47,7 @@ def test_refusals_are_401_and_reveal_nothing(headers, message):
 
 
 def test_401_comes_before_any_app_check():
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         authorize(request({"Authorization": "Bearer nope"}), Settings(api_key="k", app_id="a"), "../etc")
     assert e.value.status == 401
 
@@ -64,7 +64,7 @@ def test_app_ids_are_canonical_uuids():
     "app_id", ["other", "../x", "a" * 65, "a b", "", "é", "{0a6b2f3c-1d2e-4f50-8a9b-0c1d2e3f4a5b}"]
 )
 def test_app_outside_pin_or_malformed_is_404(app_id):
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         authorize(request({"X-API-Key": "k"}), Settings(api_key="k", app_id="pinned"), app_id)
     assert (e.value.status, e.value.code) == (404, "app_not_found")
 
@@ -91,7 +91,7 @@ def test_signature_v2_covers_method_path_query_and_body():
         {"query": "a=1&b=3"},
         {"body": b'{"query":"hj"}'},
     ):
-        with pytest.raises(DuckError) as e:
+        with pytest.raises(EndpointError) as e:
             authorize(signed_request(good, **{"query": "a=1&b=2", **changed}), SETTINGS)
         assert e.value.status == 401 and e.value.message.startswith("Signature is invalid or older than 5 minutes")
     for bad in (
@@ -99,16 +99,16 @@ def test_signature_v2_covers_method_path_query_and_body():
         signed(timestamp=str(int(time.time()) - 301)),
         {**signed(), "X-Duck-Signature": "v2=00"},
     ):
-        with pytest.raises(DuckError):
+        with pytest.raises(EndpointError):
             authorize(signed_request(bad), SETTINGS)
-    with pytest.raises(DuckError):  # signatures count only when a secret is configured
+    with pytest.raises(EndpointError):  # signatures count only when a secret is configured
         authorize(signed_request(good, query="a=1&b=2"), Settings(api_key="k"))
 
 
 def test_body_only_signatures_need_the_explicit_setting():
     now = str(int(time.time()))
     old = {"X-Duck-Timestamp": now, "X-Duck-Signature": sign_body_only("hook-secret", now, b'{"query":"hi"}')}
-    with pytest.raises(DuckError):
+    with pytest.raises(EndpointError):
         authorize(signed_request(old), SETTINGS)
     lenient = Settings(api_key="secret-key", signing_secret="hook-secret", accept_body_only_signatures=True)
     assert authorize(signed_request(old), lenient) is None

@@ -11,7 +11,7 @@ from devkit.host import Host
 from devkit.inprocess import answering, new_session
 from devkit.storage import Storage
 from duck import conversations
-from duck.errors import DuckError
+from endpoint_kit import EndpointError
 from tests.conftest import ROOT
 
 CHAT = "/apps/demo-chat/chat-messages"
@@ -44,15 +44,15 @@ def continue_(call, conversation_id, user=None, path=CHAT):
 def test_owner_rules(storage):
     owners = conversations.Owners(storage)
     app, conversation = "app", str(uuid.uuid4())
-    with pytest.raises(DuckError):  # unknown to Duck: refused, whoever asks
+    with pytest.raises(EndpointError):  # unknown to Duck: refused, whoever asks
         owners.check(app, conversation, None)
     owners.remember(app, conversation, conversations.owner_of("alice"))
     owners.check(app, conversation, "alice")
     for intruder in ("bob", None, ""):
-        with pytest.raises(DuckError) as e:
+        with pytest.raises(EndpointError) as e:
             owners.check(app, conversation, intruder)
         assert (e.value.status, e.value.code, e.value.message) == (404, "not_found", "Conversation Not Exists.")
-    with pytest.raises(DuckError):  # scoped per app
+    with pytest.raises(EndpointError):  # scoped per app
         owners.check("other-app", conversation, "alice")
     public = str(uuid.uuid4())
     owners.remember(app, public, conversations.owner_of(None))
@@ -125,7 +125,7 @@ def test_forgotten_conversations_fail_closed(storage, monkeypatch):
     for conversation in (oldest, *newer):
         owners.remember("app", conversation, conversations.owner_of("alice"))
     for anyone in ("alice", "mallory", None):  # forgotten: refused to everyone, never handed to another
-        with pytest.raises(DuckError):
+        with pytest.raises(EndpointError):
             owners.check("app", oldest, anyone)
     owners.check("app", newer[-1], "alice")
 

@@ -10,7 +10,7 @@ import pytest
 
 from devkit.harness import Runtime
 from duck import files
-from duck.errors import DuckError
+from endpoint_kit import EndpointError
 
 REMOTE = {"type": "document", "transfer_method": "remote_url", "url": "https://example.com/report.pdf"}
 
@@ -74,7 +74,7 @@ def test_files_map_onto_the_one_file_input():
     ],
 )
 def test_malformed_file_values_name_the_variable(form, inputs, given, message):
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         files.prepare_inputs(FakeSession(*form), "a", inputs, given)
     assert e.value.status == 400 and message in e.value.message
 

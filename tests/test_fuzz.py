@@ -1,4 +1,4 @@
-"""Property-based: any body or settings gives a typed value or a 4xx/503 DuckError, never an exception."""
+"""Property-based: any body or settings gives a typed value or a 4xx/503 EndpointError, never an exception."""
 
 import json
 
@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from duck.errors import DuckError
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body
 from duck.settings import Settings, parse_settings
+from endpoint_kit import EndpointError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -36,7 +36,7 @@ def parse(data: bytes, model, content_type: str):
     request = Request(EnvironBuilder(method="POST", data=data, headers=headers).get_environ())
     try:
         return parse_body(request, model)
-    except DuckError as e:
+    except EndpointError as e:
         assert 400 <= e.status < 500 and e.code and e.message
         return e
 
@@ -45,14 +45,14 @@ def parse(data: bytes, model, content_type: str):
 @given(st.binary(max_size=300), models, content_types)
 def test_any_bytes(data, model, content_type):
     result = parse(data, model, content_type)
-    assert isinstance(result, model | DuckError)
+    assert isinstance(result, model | EndpointError)
 
 
 @settings(max_examples=300, deadline=None)
 @given(fields, models)
 def test_any_json_object(body, model):
     result = parse(json.dumps(body).encode(), model, "application/json")
-    assert isinstance(result, model | DuckError)
+    assert isinstance(result, model | EndpointError)
     if isinstance(result, model):
         assert result.response_mode in ("streaming", "blocking") and isinstance(result.inputs, dict)
 
@@ -68,7 +68,7 @@ def test_any_json_object(body, model):
 def test_any_settings(raw):
     try:
         result = parse_settings(raw)
-    except DuckError as e:
+    except EndpointError as e:
         assert e.status == 503
         return
     assert isinstance(result, Settings) and result.api_key and 0 < result.max_body_bytes <= 10 * 1024 * 1024

@@ -1,7 +1,7 @@
 import pytest
 
 from duck import dify_errors, invoke
-from duck.errors import DuckError
+from endpoint_kit import EndpointError
 
 
 def embedded(status, code, message):
@@ -75,6 +75,6 @@ def test_aggregate_handles_replacement_and_errors():
     )
     result = invoke.aggregate(events)
     assert result["answer"] == "moderated" and result["id"] == "m" and result["metadata"] == {"usage": {}}
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         invoke.aggregate(iter([{"event": "error", "status": 400, "code": "x", "message": "m"}]))
     assert e.value.status == 400

@@ -2,8 +2,8 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from duck.errors import DuckError
 from duck.models import ChatRequest, RunRequest, WorkflowRequest, parse_body
+from endpoint_kit import EndpointError
 
 
 def parse(body: bytes, model=ChatRequest, content_type="application/json"):
@@ -12,7 +12,7 @@ def parse(body: bytes, model=ChatRequest, content_type="application/json"):
 
 
 def refusal(body, model=ChatRequest, content_type="application/json"):
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         parse(body, model, content_type)
     return e.value.status, e.value.code, e.value.message
 

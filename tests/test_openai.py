@@ -9,8 +9,8 @@ import pytest
 
 from devkit.harness import Runtime
 from duck import openai, openai_chat, openai_memory
-from duck.errors import DuckError
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 from tests.conftest import API_KEY
 
 KEY = Settings(api_key="k")
@@ -23,7 +23,7 @@ def request(**fields):
 def test_model_resolution():
     assert openai.resolve_model("m", KEY) == "m"
     for settings in (Settings(api_key="k", app_id="pinned"), Settings(api_key="k", openai_models=("a", "b"))):
-        with pytest.raises(DuckError) as e:
+        with pytest.raises(EndpointError) as e:
             openai.resolve_model("m", settings)
         assert e.value.code == "app_not_found" and "'m'" in e.value.message
 
@@ -48,7 +48,7 @@ def test_model_resolution():
 )
 def test_parameters_a_dify_app_cannot_honour_are_refused(fields, param):
     body = request(**{"messages": [{"role": "user", "content": "x"}], **fields})
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         openai_chat.refuse_unsupported(body)
     assert e.value.status == 400 and openai.error_body(e.value)["error"]["param"] == param
 
@@ -67,12 +67,12 @@ def test_harmless_parameters_pass():
 
 
 def test_error_shape():
-    response = openai.error_response(DuckError(404, "app_not_found", "nope"))
+    response = openai.error_response(EndpointError(404, "app_not_found", "nope"))
     assert response.status_code == 404
     assert json.loads(response.get_data()) == {
         "error": {"message": "nope", "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
     }
-    assert json.loads(openai.error_response(DuckError(401, "unauthorized", "x")).get_data())["error"]["code"] == (
+    assert json.loads(openai.error_response(EndpointError(401, "unauthorized", "x")).get_data())["error"]["code"] == (
         "invalid_api_key"
     )
 

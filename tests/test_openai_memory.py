@@ -4,9 +4,9 @@ import pytest
 
 from devkit.storage import Storage
 from duck import openai_memory
-from duck.errors import DuckError
 from duck.openai_memory import Turn
 from duck.settings import Settings
+from endpoint_kit import EndpointError
 
 
 class Session:
@@ -72,7 +72,7 @@ def test_other_modes_and_named_conversations():
     )
     named = plan(storage, history, conversation_id="c9")
     assert (named.query, named.conversation_id, named.remember_as) == ("More", "c9", None)
-    with pytest.raises(DuckError, match="at least one user message"):
+    with pytest.raises(EndpointError, match="at least one user message"):
         plan(storage, [SYSTEM])
 
 

@@ -6,8 +6,8 @@ import openai as openai_sdk
 import pytest
 
 from duck import openai_responses
-from duck.errors import DuckError
 from duck.openai_memory import Turn
+from endpoint_kit import EndpointError
 
 
 def request(**fields):
@@ -58,7 +58,7 @@ def test_text_and_message_list_inputs_become_turns():
 )
 def test_what_a_dify_app_cannot_do_is_refused_naming_the_parameter(fields, param):
     body = request(**fields)
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         openai_responses.refuse_unsupported(body)
         openai_responses.parse_input(body)
     assert e.value.status == 400 and e.value.param == param

@@ -30,13 +30,14 @@ def test_package_holds_the_plugin_and_nothing_difyignore_leaves_out(built):
         "requirements.txt",
         "endpoints/chat_messages.py",
         "duck/invoke.py",
+        "endpoint_kit/__init__.py",
     } <= set(names)
     ignore = pathspec.GitIgnoreSpec.from_lines((ROOT / ".difyignore").read_text().splitlines())
     assert not [n for n in names if ignore.match_file(n)]
     # Only the installed plugin: what main.py imports at run time and what Dify shows, nothing of the
     # dev tooling (docs, dev kit, tests, .env.example, .python-version...).
     plugin_files = ("manifest.yaml", "main.py", "requirements.txt", "README.md", "PRIVACY.md", ".difyignore")
-    plugin_folders = ("_assets/", "provider/", "endpoints/", "duck/")
+    plugin_folders = ("_assets/", "provider/", "endpoints/", "duck/", "endpoint_kit/")
     assert [n for n in names if n not in plugin_files and not n.startswith(plugin_folders)] == []
     assert {"duck/playground/index.html", "duck/playground/app.js", "duck/playground/style.css"} <= set(names)
 

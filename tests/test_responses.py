@@ -6,8 +6,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from duck import encoders, invoke, streaming
-from duck.errors import DuckError
 from duck.responses import error_response, json_response, negotiate, stream_response, within_chunk_limit
+from endpoint_kit import EndpointError
 
 
 def test_negotiation():
@@ -20,7 +20,7 @@ def test_negotiation():
 
 
 def test_json_and_error_responses():
-    response = error_response(DuckError(418, "teapot", "short and stout", {"X-Why": "because"}))
+    response = error_response(EndpointError(418, "teapot", "short and stout", {"X-Why": "because"}))
     assert response.status_code == 418 and response.headers["X-Why"] == "because"
     assert json.loads(response.get_data()) == {"code": "teapot", "message": "short and stout", "status": 418}
 

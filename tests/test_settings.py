@@ -1,7 +1,7 @@
 import pytest
 
-from duck.errors import DuckError
 from duck.settings import CEILINGS, DEFAULT_MAX_BODY_BYTES, parse_settings
+from endpoint_kit import EndpointError
 
 
 def test_typical_settings():
@@ -53,7 +53,7 @@ def test_max_body_bytes_is_parsed_defensively(value, expected):
     "raw", [None, {}, {"api_key": ""}, {"api_key": "  "}, {"api_key": None}, {"api_key": {"x": 1}}, "not a mapping"]
 )
 def test_missing_key_is_a_configuration_error(raw):
-    with pytest.raises(DuckError) as e:
+    with pytest.raises(EndpointError) as e:
         parse_settings(raw)
     assert (e.value.status, e.value.code) == (503, "not_configured")
 

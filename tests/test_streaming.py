@@ -6,7 +6,7 @@ import gevent
 import pytest
 
 from duck import encoders, streaming
-from duck.errors import DuckError
+from endpoint_kit import EndpointError
 
 
 def events(count, gap=0.0, fail=None):
@@ -100,10 +100,10 @@ def test_first_waits_a_bounded_time_and_raises_the_apps_failure():
     assert list(source) == [{"event": "message"}]  # the first event is handed out again
 
     def broken():
-        raise DuckError(400, "invalid_param", "x is required in input form")
+        raise EndpointError(400, "invalid_param", "x is required in input form")
         yield
 
-    with pytest.raises(DuckError, match="x is required"):
+    with pytest.raises(EndpointError, match="x is required"):
         streaming.Source(broken()).first(5)
     assert streaming.Source(iter([])).first(5) is None
 

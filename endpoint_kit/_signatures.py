@@ -99,7 +99,7 @@ def discord(headers: Mapping[str, str], body: bytes, public_key: str) -> str | N
     return None
 
 
-CHECKS: dict[str, Check] = {
+SCHEMES: dict[str, Check] = {
     "github": github,
     "stripe": stripe,
     "slack": slack,

@@ -1,6 +1,6 @@
 """Dify's app and conversation ids are Postgres `uuid` values: many spellings find the same row.
 
-Upper case, braces, missing hyphens and the `urn:uuid:` form all name the same id to Dify, so Duck
+Upper case, braces, missing hyphens and the `urn:uuid:` form all name the same id to Dify, so a plugin
 stores and compares one spelling only (lower case, hyphenated), whatever the caller sent.
 """
 

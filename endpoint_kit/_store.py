@@ -108,7 +108,7 @@ class BoundedMap:
         index = int(digest[:8], 16) % self.buckets
         return f"{self.namespace}-{index:x}", digest[8 : 8 + _ENTRY_ID_CHARS]
 
-    def _load(self, storage_key: str) -> dict[str, list]:
+    def _load(self, storage_key: str) -> dict[str, list[Any]]:
         try:
             raw = self.storage.get(storage_key)
         except Exception:  # a missing key raises too ("load data failed"): both mean an empty bucket
@@ -122,13 +122,13 @@ class BoundedMap:
             return {}
         return {k: v for k, v in bucket.items() if isinstance(v, list) and len(v) >= 2 and isinstance(v[1], int)}
 
-    def _live(self, bucket: dict[str, list]) -> dict[str, list]:
+    def _live(self, bucket: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if self.ttl_seconds is None:
             return bucket
         oldest = time.time() - self.ttl_seconds
         return {k: v for k, v in bucket.items() if v[1] >= oldest}
 
-    def _save(self, storage_key: str, bucket: dict[str, list]) -> bool:
+    def _save(self, storage_key: str, bucket: dict[str, list[Any]]) -> bool:
         while len(bucket) > self.per_bucket:
             del bucket[next(iter(bucket))]  # dicts keep insertion order: the first is the oldest write
         try:

@@ -4,7 +4,7 @@ from devkit.demo_apps import DemoApps
 from devkit.host import Host
 from devkit.inprocess import answering, new_session
 from devkit.storage import Storage
-from duck.store import BoundedMap
+from endpoint_kit import BoundedMap
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_expired_entries_count_as_missing(storage, monkeypatch):
     box = BoundedMap(storage, "deliveries", ttl_seconds=60)
     box.put("d1", "first answer")
     now = __import__("time").time()
-    monkeypatch.setattr("duck.store.time.time", lambda: now + 61)
+    monkeypatch.setattr("endpoint_kit._store.time.time", lambda: now + 61)
     assert box.get("d1") is None
     assert box.claim("d1", "again") is None
 
