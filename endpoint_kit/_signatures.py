@@ -28,20 +28,23 @@ from collections.abc import Callable, Mapping
 import nacl.exceptions
 import nacl.signing
 import standardwebhooks
+from werkzeug.datastructures import Headers
 
 TOLERANCE_SECONDS = 300
 
-Check = Callable[[Mapping[str, str], bytes, str], str | None]
+# A request's headers (werkzeug's, case-insensitive) or any mapping of them.
+HeaderMap = Mapping[str, str] | Headers
+Check = Callable[[HeaderMap, bytes, str], str | None]
 
 
-def github(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
+def github(headers: HeaderMap, body: bytes, secret: str) -> str | None:
     signature = headers.get("X-Hub-Signature-256", "")
     if not signature.startswith("sha256="):
         return "X-Hub-Signature-256 is missing"
     return _matches(signature[len("sha256=") :], _hex_hmac(secret, body))
 
 
-def stripe(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
+def stripe(headers: HeaderMap, body: bytes, secret: str) -> str | None:
     fields = [part.partition("=") for part in headers.get("Stripe-Signature", "").split(",")]
     timestamps = [value.strip() for key, _, value in fields if key.strip() == "t"]
     candidates = [value.strip() for key, _, value in fields if key.strip() == "v1"]
@@ -56,7 +59,7 @@ def stripe(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
     return "signature does not match"
 
 
-def slack(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
+def slack(headers: HeaderMap, body: bytes, secret: str) -> str | None:
     signature = headers.get("X-Slack-Signature", "")
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     if not signature.startswith("v0=") or not timestamp:
@@ -68,7 +71,7 @@ def slack(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
     return _matches(signature[len("v0=") :], expected)
 
 
-def shopify(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
+def shopify(headers: HeaderMap, body: bytes, secret: str) -> str | None:
     signature = headers.get("X-Shopify-Hmac-Sha256", "")
     if not signature:
         return "X-Shopify-Hmac-Sha256 is missing"
@@ -76,7 +79,7 @@ def shopify(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
     return _matches(signature, expected)
 
 
-def standard(headers: Mapping[str, str], body: bytes, secret: str) -> str | None:
+def standard(headers: HeaderMap, body: bytes, secret: str) -> str | None:
     try:
         standardwebhooks.Webhook(secret).verify(body, dict(headers.items()), json_parse=False)
     except standardwebhooks.WebhookVerificationError as e:
@@ -86,7 +89,7 @@ def standard(headers: Mapping[str, str], body: bytes, secret: str) -> str | None
     return None
 
 
-def discord(headers: Mapping[str, str], body: bytes, public_key: str) -> str | None:
+def discord(headers: HeaderMap, body: bytes, public_key: str) -> str | None:
     signature = headers.get("X-Signature-Ed25519", "")
     timestamp = headers.get("X-Signature-Timestamp", "")
     if not signature or not timestamp:

@@ -48,3 +48,15 @@ def test_every_route_but_the_fallback_is_declared_for_its_method():
     declared = {(rule.rule, method) for rule in routes.declared_routes().iter_rules() for method in rule.methods}
     assert ("/health", "GET") in declared
     assert not any(path.endswith(routes.CATCH_ALL) for path, _ in declared)
+
+
+def test_the_plugin_lists_every_dependency_of_the_library_it_ships():
+    """Listed line by line, not `-r endpoint_kit/requirements.txt`: the daemon reads requirements.txt
+    itself to find the dify_plugin version (local_runtime/patch.go, getPluginSdkVersion)."""
+    own = set((ROOT / "requirements.txt").read_text().splitlines())
+    library = [
+        line
+        for line in (ROOT / "endpoint_kit/requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert library and not [line for line in library if line not in own]
