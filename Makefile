@@ -22,10 +22,12 @@ browser:
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The dev kit is its own project (devkit/pyproject.toml), installed editable: the `devkit` command.
+$(VENV)/.installed: requirements.txt requirements-dev.txt devkit/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "dify_plugin 0.10.2 needs Python 3.12 or newer; found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./devkit
 	@touch $@
 
 serve: $(VENV)/.installed

@@ -22,12 +22,13 @@ import psutil
 from bench.load import run_load
 from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter
 
-from devkit.harness import ROOT, Runtime, read_slowly
+from devkit.harness import Runtime, read_slowly
 from devkit.host import Host
 from devkit.inprocess import InProcessPlugin, raw_request
 from devkit.plugin_process import PluginProcess
 from devkit.storage import Storage
 
+ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
 BASELINE = ROOT / "bench" / "baseline_plugin"
 BARE = ROOT / "tests" / "bare_plugin"
 RESULTS = ROOT / "bench" / "results.json"
@@ -191,7 +192,7 @@ def end_to_end(sizes: dict) -> dict:
 
 def memory(sizes: dict) -> dict:
     """(3) Plugin RSS sampled while one stream of many events passes through."""
-    duck = Runtime()
+    duck = Runtime(plugin_dir=ROOT)
     try:
         plugin = duck.plugin_process()
         with httpx.Client(headers=duck.headers, timeout=600) as client:
@@ -226,7 +227,7 @@ def memory(sizes: dict) -> dict:
 
 def concurrency(sizes: dict) -> dict:
     """(4) Many paced streams at once against one: 100 events, 20 ms apart."""
-    duck = Runtime(delay_ms=20)
+    duck = Runtime(plugin_dir=ROOT, delay_ms=20)
     try:
         # The client only counts events here: a full parse would compete for the same two cores.
         one = run_load(duck.base_url, duck.api_key, 1, 100, verify=False)

@@ -16,6 +16,7 @@ import json
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import gevent
@@ -155,7 +156,7 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--events", type=int, default=500)
     args = parser.parse_args()
-    runtime = Runtime()
+    runtime = Runtime(plugin_dir=Path(__file__).resolve().parent.parent)  # Duck
     try:
         result = run_load(runtime.base_url, runtime.api_key, args.streams, args.events, runtime.plugin_process().pid)
     finally:

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from devkit.harness import ROOT
+from tests.conftest import ROOT
 
 KEYS = [
     "relay_sse_vs_floor",

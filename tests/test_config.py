@@ -1,7 +1,7 @@
 import pytest
 
 from devkit.config import load_config, parse_setting
-from devkit.harness import ROOT
+from tests.conftest import ROOT
 
 BARE = ROOT / "tests" / "bare_plugin"
 

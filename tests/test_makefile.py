@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from devkit.harness import ROOT
 from devkit.scaffold import new_plugin
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 

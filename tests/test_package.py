@@ -10,7 +10,8 @@ import pathspec
 import pytest
 
 from devkit import package
-from devkit.harness import ROOT, Runtime
+from devkit.harness import Runtime
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")

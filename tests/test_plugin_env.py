@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from devkit import plugin_env
-from devkit.harness import ROOT, Runtime
+from devkit.harness import Runtime
+from tests.conftest import ROOT
 
 BARE = ROOT / "tests" / "bare_plugin"
 # The handler needs a small pure-Python package that neither the dev kit nor dify_plugin brings.

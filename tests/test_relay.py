@@ -8,7 +8,8 @@ import gevent
 import httpx
 import pytest
 
-from devkit.harness import ROOT, Runtime, read_slowly
+from devkit.harness import Runtime, read_slowly
+from tests.conftest import ROOT
 
 CHAT = "/apps/demo-chat/chat-messages"
 BARE = ROOT / "tests" / "bare_plugin"

@@ -5,7 +5,8 @@ import time
 import httpx
 import pytest
 
-from devkit.harness import ROOT, Runtime
+from devkit.harness import Runtime
+from tests.conftest import ROOT
 
 BARE = ROOT / "tests" / "bare_plugin"
 

@@ -6,7 +6,8 @@ import gevent
 import httpx
 import pytest
 
-from devkit.harness import ROOT, Runtime, read_slowly
+from devkit.harness import Runtime, read_slowly
+from tests.conftest import ROOT
 
 BIG = 3_000_000  # a 3 MB answer: sent as one chunk it is a 6 MB stdout line, and the plugin dies
 

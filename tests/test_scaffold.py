@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from devkit import package
-from devkit.harness import ROOT
 from devkit.scaffold import ScaffoldError, add_endpoint, new_plugin
+from tests.conftest import ROOT
 
 
 def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from devkit import package, signing
-from devkit.harness import ROOT
+from tests.conftest import ROOT
 
 DAEMON_GIT = Path(os.environ.get("DIFY_DAEMON_GIT", "/work/.mirror/langgenius+dify-plugin-daemon/repo"))
 DAEMON_COMMIT = "bdb5642a19009c944b78eca12f3d176801a4a8be"

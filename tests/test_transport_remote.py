@@ -19,11 +19,12 @@ from dify_plugin.core.entities.plugin.setup import PluginConfiguration
 
 from devkit.demo_apps import DemoApps
 from devkit.errors import DaemonRefused
-from devkit.harness import ROOT, Runtime
+from devkit.harness import Runtime
 from devkit.host import Host
 from devkit.plugin_process import PluginProcess
 from devkit.storage import Storage
 from devkit.transport_remote import RemoteTransport
+from tests.conftest import ROOT
 
 DECLARATION = PluginConfiguration(**yaml.safe_load((ROOT / "manifest.yaml").read_text())).model_dump(mode="json")
 ICON = (ROOT / "_assets" / "icon.svg").read_bytes()

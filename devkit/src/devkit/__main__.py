@@ -14,7 +14,7 @@ import gevent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devkit", description=__doc__)
+    parser = argparse.ArgumentParser(prog="devkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve a plugin's endpoints on 127.0.0.1 as the daemon would")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parent.parent
+TEMPLATE = Path(__file__).resolve().parents[3]  # the Duck checkout this dev kit is installed from (-e)
 ROUTES = {  # route choice -> the endpoint module that serves it
     "chat": "chat_messages",
     "workflow": "workflows_run",
@@ -65,7 +65,7 @@ def new_plugin(name: str, into: Path, routes: list[str], author: str = "me", des
     target = into / name
     if target.exists():
         raise ScaffoldError(f"{target} already exists")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
     for item in COPIED:
         source = TEMPLATE / item
         (target / item).parent.mkdir(parents=True, exist_ok=True)

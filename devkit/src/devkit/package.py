@@ -37,7 +37,6 @@ ALWAYS_LEFT_OUT = [
     ".DS_Store",
 ]
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-DEVKIT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class PackageError(Exception):

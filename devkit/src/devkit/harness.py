@@ -19,14 +19,12 @@ from urllib.parse import urlsplit
 import h11
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent  # the Duck checkout
-
 
 class Runtime:
     def __init__(
         self,
         *settings: str,
-        plugin_dir: Path = ROOT,
+        plugin_dir: Path | None = None,
         env: dict | None = None,
         delay_ms: float = 0,
         config: Path | None = None,
@@ -39,7 +37,7 @@ class Runtime:
             "-m",
             "devkit",
             "serve",
-            str(plugin_dir),
+            str(Path(plugin_dir or Path.cwd()).resolve()),  # as `devkit serve`: here by default
             "--port",
             "0",
             "--runtime",
@@ -52,7 +50,6 @@ class Runtime:
             args += ["--setting", setting]
         self.proc = subprocess.Popen(
             args,
-            cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
