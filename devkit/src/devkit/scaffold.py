@@ -34,6 +34,7 @@ COPIED = [
     ".gitignore",
     ".ci/run",
     "duck",
+    "endpoint_kit",  # the library Duck is built on
     "devkit",
 ]
 COPIED_TESTS = [
