@@ -1,13 +1,13 @@
 """Duck's shared helpers: endpoint handlers parse, authorize, invoke and encode with these."""
 
 from duck import invoke
-from duck.auth import allowed_app, authenticate, authorize, sign
-from duck.handler import handler, public_handler, runtime, upload_handler
+from duck.auth import allowed_app, sign
+from duck.handler import fallback_handler, handler, hook_handler, public_handler, upload_handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
-from duck.responses import json_response, respond, text_stream
+from duck.responses import respond, text_stream
 from duck.routes import plugin_identity
-from duck.settings import Settings
-from endpoint_kit import EndpointError
+from duck.settings import DuckSettings
+from endpoint_kit import EndpointError, json_response, runtime
 
 NAME, VERSION = plugin_identity()
 
@@ -16,14 +16,14 @@ __all__ = [
     "VERSION",
     "ChatRequest",
     "CompletionRequest",
+    "DuckSettings",
     "EndpointError",
     "RunRequest",
-    "Settings",
     "WorkflowRequest",
     "allowed_app",
-    "authenticate",
-    "authorize",
+    "fallback_handler",
     "handler",
+    "hook_handler",
     "invoke",
     "json_response",
     "parse_body",

@@ -1,4 +1,5 @@
-"""Caller authentication: the endpoint's API key, or an HMAC signature of the request."""
+"""Who may call Duck: the endpoint's API key, or Duck's own HMAC signature of the request
+(X-Duck-Signature), as endpoint_kit policies; and which app ids a caller may name."""
 
 from __future__ import annotations
 
@@ -11,32 +12,59 @@ from urllib.parse import parse_qsl, quote, urlencode
 from werkzeug import Request
 
 from duck.errors import app_not_found
-from duck.models import raw_body
-from duck.settings import Settings
-from endpoint_kit import EndpointError, canonical_id
+from duck.settings import DuckSettings, duck_settings
+from endpoint_kit import (
+    Settings,
+    canonical_id,
+    key_matches,
+    key_refused,
+    not_configured,
+    presented_key,
+    raw_body,
+    unauthorized,
+)
 
 SIGNATURE_HEADER = "X-Duck-Signature"
 TIMESTAMP_HEADER = "X-Duck-Timestamp"
 SIGNATURE_WINDOW_SECONDS = 300
+# The request headers a page may send (a preflight with a malformed header list gets these).
+CORS_HEADERS = f"Authorization, Content-Type, X-API-Key, {SIGNATURE_HEADER}, {TIMESTAMP_HEADER}"
 # Dify app ids are UUIDs; the local runtime's demo ids are short slugs. Anything else cannot exist.
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII seconds: int() would also take "٣" and choke on "²"
-_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
-def authorize(request: Request, settings: Settings, app_id: str | None = None) -> str | None:
-    """Check the caller's credentials, then that app_id may be called; return the app id."""
-    authenticate(request, settings)
-    return None if app_id is None else allowed_app(settings, app_id)
+def caller(request: Request, settings: Settings) -> None:
+    """Duck's policy for its API routes: 503 until a key is set; then the key or a valid signature."""
+    duck = configured(settings)
+    authenticate(request, duck)
 
 
-def authenticate(request: Request, settings: Settings) -> None:
+def key_configured(request: Request, settings: Settings) -> None:
+    """The policy of routes that check no caller but answer only once the endpoint is set up (the
+    JSON fallbacks), so an endpoint saved without a key answers 503 everywhere but /health."""
+    configured(settings)
+
+
+def configured(settings: Settings) -> DuckSettings:
+    duck = duck_settings(settings)
+    if not duck.api_key:
+        raise not_configured("api_key")
+    return duck
+
+
+def authenticate(request: Request, settings: DuckSettings) -> None:
     """401 unless the caller holds the key or a valid signature."""
-    if not (_key_matches(request, settings) or _signature_matches(request, settings)):
-        raise _unauthorized(request, settings)
+    if key_matches(presented_key(request), settings.api_key) or _signature_matches(request, settings):
+        return
+    if request.headers.get(SIGNATURE_HEADER) and settings.signing_secret:
+        raise unauthorized(
+            "Signature is invalid or older than 5 minutes (scheme v2 signs timestamp, method, path, query and body)."
+        )
+    raise key_refused(request)
 
 
-def allowed_app(settings: Settings, app_id: str) -> str:
+def allowed_app(settings: DuckSettings, app_id: str) -> str:
     """The app id in canonical spelling; 404 for a malformed one or one outside the pinned app."""
     if not _APP_ID.fullmatch(app_id):
         raise app_not_found()
@@ -70,24 +98,7 @@ def sign_body_only(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def presented_key(request: Request) -> str | None:
-    """The key from `Authorization: Bearer <key>` or `X-API-Key`, whichever is present."""
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        scheme, _, key = authorization.strip().partition(" ")
-        return key.strip() if scheme.lower() == "bearer" else None
-    return request.headers.get("X-API-Key")
-
-
-def _key_matches(request: Request, settings: Settings) -> bool:
-    key = presented_key(request)
-    if not key:
-        return False
-    # compare_digest on bytes: constant time whatever the length and content of the guess.
-    return hmac.compare_digest(key.encode("utf-8", "surrogateescape"), settings.api_key.encode())
-
-
-def _signature_matches(request: Request, settings: Settings) -> bool:
+def _signature_matches(request: Request, settings: DuckSettings) -> bool:
     signature = (request.headers.get(SIGNATURE_HEADER) or "").strip()
     timestamp = (request.headers.get(TIMESTAMP_HEADER) or "").strip()
     if not settings.signing_secret or not signature or not _TIMESTAMP.fullmatch(timestamp):
@@ -108,16 +119,4 @@ def _signature_matches(request: Request, settings: Settings) -> bool:
         expected = sign_body_only(settings.signing_secret, timestamp, body)
     else:
         return False
-    return hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected.encode())
-
-
-def _unauthorized(request: Request, settings: Settings) -> EndpointError:
-    if request.headers.get(SIGNATURE_HEADER) and settings.signing_secret:
-        message = (
-            "Signature is invalid or older than 5 minutes (scheme v2 signs timestamp, method, path, query and body)."
-        )
-    elif request.headers.get("Authorization") is None and request.headers.get("X-API-Key") is None:
-        message = "Authorization header must be provided and start with 'Bearer'."
-    else:
-        message = "Access token is invalid."
-    return EndpointError(401, "unauthorized", message, dict(_UNAUTHORIZED_HEADERS))
+    return key_matches(signature, expected)

@@ -9,54 +9,41 @@ running gets 409. Storage is bounded and best effort: when it cannot be written,
 from __future__ import annotations
 
 import hashlib
-import hmac
-import re
 import time
 
 from werkzeug import Request, Response
 
 from duck import auth, encoders, invoke, webhooks
 from duck.models import RunRequest
-from duck.responses import json_response
-from duck.settings import Settings
-from endpoint_kit import SIGNATURE_SCHEMES, BoundedMap, EndpointError
+from duck.settings import DuckSettings
+from endpoint_kit import BoundedMap, EndpointError, Settings, json_response, key_matches, verify_signature
 
 REMEMBER_SECONDS = 24 * 3600
 ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
 MAX_KEPT_ANSWER_BYTES = 4096  # 512 buckets x 8 deliveries x 4 KiB: at most 16 MiB of the plugin's quota
-_DISCORD_KEY = re.compile(r"[0-9a-fA-F]{64}")
-_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
-def authenticate(request: Request, settings: Settings) -> None:
-    """The endpoint's key (header, or `?key=` when allowed), or the configured sender's signature."""
-    if _key_in_url(request, settings):
+def hook_caller(request: Request, settings: Settings) -> None:
+    """The policy of /hooks: the endpoint's key (header, or `?key=` when allowed) or Duck's signature,
+    or else the configured sender's own signature."""
+    duck = auth.configured(settings)
+    if _key_in_url(request, duck):
         return
     try:
-        auth.authenticate(request, settings)
+        auth.authenticate(request, duck)
         return
-    except EndpointError as refused:
-        if not settings.webhook_provider:
-            raise refused from None
-    provider = settings.webhook_provider
-    secret = settings.discord_public_key if provider == "discord" else settings.webhook_secret
+    except EndpointError:
+        if not duck.webhook_provider:
+            raise
+    provider = duck.webhook_provider
+    setting = "discord_public_key" if provider == "discord" else "webhook_secret"
+    secret = duck.discord_public_key if provider == "discord" else duck.webhook_secret
     if not secret:
-        setting = "discord_public_key" if provider == "discord" else "webhook_secret"
         raise EndpointError(503, "not_configured", f"webhook_provider is {provider} but {setting} is empty.")
-    if provider == "discord" and not _DISCORD_KEY.fullmatch(secret):
-        raise EndpointError(
-            503,
-            "not_configured",
-            "discord_public_key must be the application's public key: 64 hexadecimal characters, as Discord shows it.",
-        )
-    reason = SIGNATURE_SCHEMES[provider](request.headers, request.get_data(cache=True), secret)
-    if reason:
-        raise EndpointError(
-            401, "unauthorized", f"The {provider} signature was rejected: {reason}.", dict(_UNAUTHORIZED_HEADERS)
-        )
+    verify_signature(request, provider, secret, setting)
 
 
-def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> Response:
+def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: DuckSettings) -> Response:
     """Run the app for this delivery unless it already ran (or is running)."""
     memory = BoundedMap(session.storage, "webhook-deliveries", buckets=512, per_bucket=8, ttl_seconds=REMEMBER_SECONDS)
     # Scoped by the key's hash: every endpoint of the plugin in a workspace shares this storage, and a
@@ -85,7 +72,7 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: Settin
     return json_response(answer)
 
 
-def _run(session, app_id: str, delivery: webhooks.Delivery, settings: Settings) -> dict:
+def _run(session, app_id: str, delivery: webhooks.Delivery, settings: DuckSettings) -> dict:
     mappings = webhooks.parse_mappings(settings.webhook_inputs)
     form = invoke.parameters(session, app_id).get("user_input_form") or []
     body = RunRequest(
@@ -119,8 +106,5 @@ def _abandoned(earlier: object) -> bool:
     )
 
 
-def _key_in_url(request: Request, settings: Settings) -> bool:
-    key = request.args.get("key")
-    if not settings.allow_key_in_url or not key:
-        return False
-    return hmac.compare_digest(key.encode("utf-8", "surrogateescape"), settings.api_key.encode())
+def _key_in_url(request: Request, settings: DuckSettings) -> bool:
+    return settings.allow_key_in_url and key_matches(request.args.get("key"), settings.api_key)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from werkzeug import Request
 
-from endpoint_kit import EndpointError, canonical_uuid, invalid_param
+from endpoint_kit import canonical_uuid, invalid_param, json_body
 
 # NUL cannot be stored by Dify's database; refusing it here gives a 400 instead of Dify's 500.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
-MAX_JSON_DEPTH = 64
 
 
 def _conversation_id(value: str) -> str | None:
@@ -59,22 +57,7 @@ class RunRequest(_Body):
 
 def parse_body[M: BaseModel](request: Request, model: type[M]) -> M:
     """Decode a JSON object body and validate it; every failure is a 4xx EndpointError."""
-    content_type = request.mimetype
-    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        raise EndpointError(415, "unsupported_media_type", "Content-Type must be application/json.")
-    return validate(model, _decode_json(raw_body(request)))
-
-
-# Go's Request.Write sends an empty POST/PUT body as `Transfer-Encoding: chunked` with this one
-# terminating chunk; the SDK passes those 5 bytes on and drops the header, so they mean "no body".
-# The daemon sends every non-empty body with a Content-Length, so nothing else is chunked.
-_EMPTY_CHUNKED_BODY = b"0\r\n\r\n"
-
-
-def raw_body(request: Request) -> bytes:
-    """The request body as the caller sent it."""
-    data = request.get_data(cache=True)
-    return b"" if data == _EMPTY_CHUNKED_BODY else data
+    return validate(model, json_body(request))
 
 
 def validate[M: BaseModel](model: type[M], data: object) -> M:
@@ -85,75 +68,6 @@ def validate[M: BaseModel](model: type[M], data: object) -> M:
     except ValidationError as e:
         raise invalid_param(_describe(e)) from None
     return body
-
-
-def _decode_json(raw: bytes) -> object:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid_param("The request body is not valid UTF-8.") from None
-    if not text.strip():
-        raise invalid_param("The request body is empty; send a JSON object.")
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except RecursionError:
-        raise invalid_param("The request body is nested too deeply.") from None
-    except ValueError as e:
-        raise invalid_param(f"The request body is not valid JSON: {e}") from None
-    check_tree(data)
-    return data
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
-
-
-def check_tree(value: object) -> None:
-    """400 for what no app can receive, anywhere in the body (checked breadth-first, no recursion):
-    nesting over MAX_JSON_DEPTH levels; NUL characters (Dify's database refuses them: a 500 there);
-    lone UTF-16 surrogates such as "\\ud800" (they cannot be written as UTF-8 on the way to Dify);
-    integers beyond 64 bits (the SDK and Dify cannot carry them)."""
-    level = [value]
-    for _ in range(MAX_JSON_DEPTH + 1):
-        children = []
-        for item in level:
-            if isinstance(item, dict):
-                children.extend(item.keys())
-                children.extend(item.values())
-            elif isinstance(item, list):
-                children.extend(item)
-            elif isinstance(item, str):
-                _check_text(item)
-            elif isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**64:
-                raise invalid_param("The request body holds an integer beyond 64 bits.")
-        if not children:
-            return
-        level = children
-    raise invalid_param("The request body is nested too deeply.")
-
-
-def _check_text(text: str) -> None:
-    if text.isascii():
-        if "\x00" in text:
-            raise invalid_param("The request body must not contain NUL characters (\\u0000).")
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid_param(
-            "The request body holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)."
-        ) from None
-    if "\x00" in text:
-        raise invalid_param("The request body must not contain NUL characters (\\u0000).")
 
 
 def _describe(error: ValidationError) -> str:

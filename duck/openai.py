@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from werkzeug import Response
 
 from duck import app_modes, encoders, invoke, openai_memory, routes
+from duck.auth import key_configured
 from duck.dify_errors import as_duck_error, from_error_event
-from duck.handler import make_handler
+from duck.handler import route
 from duck.models import ChatRequest, validate
 from duck.openai_memory import Turn
-from duck.settings import Settings
+from duck.settings import DuckSettings
 from endpoint_kit import EndpointError
 
 # OpenAI's own parameters that would change what a request means, and that a Dify app cannot honour.
@@ -70,15 +71,16 @@ def error_response(error: EndpointError) -> Response:
     )
 
 
-handler = make_handler(error_response)
+handler = route(render_error=error_response)  # the key or Duck's signature; errors in OpenAI's shape
+fallback_handler = route(auth=key_configured, render_error=error_response)
 
 
-def served(settings: Settings) -> tuple[str, ...]:
+def served(settings: DuckSettings) -> tuple[str, ...]:
     """The pinned app, else the allow-list (empty: any app id)."""
     return (settings.app_id,) if settings.app_id else settings.openai_models
 
 
-def resolve_model(model: str, settings: Settings) -> str:
+def resolve_model(model: str, settings: DuckSettings) -> str:
     """The app to run: the pinned app, or an app of the allow-list (any app when there is none)."""
     allowed = served(settings)
     if allowed and model not in allowed:
@@ -93,7 +95,7 @@ def new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
-def inputs(text: str, settings: Settings) -> dict:
+def inputs(text: str, settings: DuckSettings) -> dict:
     # Chat apps drop inputs outside their form, so sending this to every app type is harmless.
     return {settings.openai_input_variable: text} if settings.openai_input_variable else {}
 
@@ -109,7 +111,7 @@ class Run:
 def run(
     session,
     app_id: str,
-    settings: Settings,
+    settings: DuckSettings,
     turns: list[Turn],
     user: str | None,
     conversation_id: str | None = None,
@@ -234,7 +236,7 @@ def sse(data: dict, event: str | None = None) -> bytes:
 SSE_PING = b": ping\n\n"  # the keep-alive of OpenAI streams: an SSE comment, which clients skip
 
 
-def models(session, settings: Settings) -> dict:
+def models(session, settings: DuckSettings) -> dict:
     return {"object": "list", "data": [model(session, app_id) for app_id in served(settings)]}
 
 

@@ -13,7 +13,7 @@ from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
 from duck.responses import json_response, stream_response
-from duck.settings import Settings
+from duck.settings import DuckSettings
 
 
 class ContentPart(BaseModel):
@@ -92,7 +92,7 @@ def turns(body: ChatCompletionRequest) -> list[Turn]:
     return [Turn(message.role, message.text()) for message in body.messages]
 
 
-def start(session, app_id: str, body: ChatCompletionRequest, settings: Settings) -> openai.Run:
+def start(session, app_id: str, body: ChatCompletionRequest, settings: DuckSettings) -> openai.Run:
     refuse_unsupported(body)
     return openai.run(session, app_id, settings, turns(body), body.user, body.dify_conversation_id())
 

@@ -13,7 +13,7 @@ from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
 from duck.responses import json_response, stream_response
-from duck.settings import Settings
+from duck.settings import DuckSettings
 
 
 class TextCompletionRequest(BaseModel):
@@ -40,7 +40,7 @@ class TextCompletionRequest(BaseModel):
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
 
 
-def start(session, app_id: str, body: TextCompletionRequest, settings: Settings) -> openai.Run:
+def start(session, app_id: str, body: TextCompletionRequest, settings: DuckSettings) -> openai.Run:
     if (body.n or 1) != 1 or (body.best_of or 1) != 1:
         raise openai.unsupported("n" if (body.n or 1) != 1 else "best_of", "More than one choice")
     if body.echo:

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from duck.settings import Settings
+from duck.settings import DuckSettings
 from endpoint_kit import BoundedMap, EndpointError
 
 logger = logging.getLogger("duck")
@@ -48,7 +48,7 @@ def fingerprints(storage) -> BoundedMap:
 
 def plan(
     storage,
-    settings: Settings,
+    settings: DuckSettings,
     app_id: str,
     turns: list[Turn],
     user: str | None,
@@ -106,7 +106,7 @@ def _transcript(turns: list) -> str:
     return "\n\n".join(f"{turn.role}: {turn.text}" for turn in turns if turn.text)
 
 
-def _scope(settings: Settings, app_id: str, user: str | None) -> str:
+def _scope(settings: DuckSettings, app_id: str, user: str | None) -> str:
     # The key's own hash, never the key: one storage serves every endpoint of the plugin in a workspace.
     return hashlib.sha256(f"{settings.api_key}\0{app_id}\0{user or ''}".encode()).hexdigest()
 

@@ -22,7 +22,7 @@ from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
 from duck.responses import json_response, stream_response
-from duck.settings import Settings
+from duck.settings import DuckSettings
 from endpoint_kit import BoundedMap
 
 logger = logging.getLogger("duck")
@@ -128,12 +128,12 @@ def responses_map(storage) -> BoundedMap:
     return BoundedMap(storage, "openai-responses", buckets=_BUCKETS, per_bucket=_PER_BUCKET, ttl_seconds=_TTL_SECONDS)
 
 
-def _map_key(settings: Settings, response_id: str) -> str:
+def _map_key(settings: DuckSettings, response_id: str) -> str:
     # Scoped by the key's hash: another endpoint of the same plugin cannot resolve this endpoint's ids.
     return hashlib.sha256(settings.api_key.encode()).hexdigest() + "\0" + response_id
 
 
-def _conversation_of(session, settings: Settings, app_id: str, response_id: str, param: str) -> str:
+def _conversation_of(session, settings: DuckSettings, app_id: str, response_id: str, param: str) -> str:
     known = responses_map(session.storage).get(_map_key(settings, response_id))
     if isinstance(known, list) and len(known) == 2 and known[0] == app_id and known[1]:
         return known[1]
@@ -146,7 +146,7 @@ def _conversation_of(session, settings: Settings, app_id: str, response_id: str,
     )
 
 
-def start(session, app_id: str, body: ResponsesRequest, settings: Settings) -> openai.Run:
+def start(session, app_id: str, body: ResponsesRequest, settings: DuckSettings) -> openai.Run:
     """Resolve which conversation this continues, then start the app; its first event has arrived."""
     refuse_unsupported(body)
     turns, references = parse_input(body)
@@ -226,7 +226,7 @@ class _Response:
             "conversation": conversation,
         }
 
-    def record(self, session, settings: Settings, app_id: str) -> None:
+    def record(self, session, settings: DuckSettings, app_id: str) -> None:
         """Map this response id to its Dify conversation, so previous_response_id can continue it."""
         if not self.body.store or not self.answer.conversation_id:
             return
@@ -236,7 +236,7 @@ class _Response:
             logger.warning("could not record a response id", exc_info=True)
 
 
-def respond(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> Response:
+def respond(session, settings: DuckSettings, app_id: str, body: ResponsesRequest, started: openai.Run) -> Response:
     if body.stream:
         return stream_response(
             started.events,
@@ -247,7 +247,7 @@ def respond(session, settings: Settings, app_id: str, body: ResponsesRequest, st
     return json_response(blocking(session, settings, app_id, body, started))
 
 
-def blocking(session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run) -> dict:
+def blocking(session, settings: DuckSettings, app_id: str, body: ResponsesRequest, started: openai.Run) -> dict:
     response = _Response(body)
     response.answer.read_all(started.events)
     openai.remember(session, started, response.answer)
@@ -256,7 +256,7 @@ def blocking(session, settings: Settings, app_id: str, body: ResponsesRequest, s
 
 
 def stream(
-    session, settings: Settings, app_id: str, body: ResponsesRequest, started: openai.Run, events: Iterable[dict]
+    session, settings: DuckSettings, app_id: str, body: ResponsesRequest, started: openai.Run, events: Iterable[dict]
 ) -> Iterator[bytes]:
     """The Responses API's streaming events, each framed as `event: <type>` plus `data: <json>`."""
     response = _Response(body)

@@ -1,24 +1,16 @@
-"""werkzeug Responses for JSON answers, errors and event streams."""
+"""werkzeug Responses for an app's answers: JSON when blocking, event streams otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from werkzeug import Request, Response
 
 from duck import encoders, streaming
 from duck.invoke import Result, Stream
-from endpoint_kit import EndpointError
+from endpoint_kit import json_response
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def json_response(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(encoders.dumps(data), status=status, headers=headers, content_type="application/json")
-
-
-def error_response(error: EndpointError) -> Response:
-    return json_response(error.to_dict(), error.status, error.headers)
 
 
 def respond(request: Request, result: Result) -> Response:
@@ -57,18 +49,3 @@ def stream_response(
 def text_stream(stream: Stream) -> Response:
     """A chat answer as plain text (the `/duck` route)."""
     return stream_response(stream, encoders.Text.render, encoders.Text.content_type)
-
-
-def within_chunk_limit(response: Response) -> Response:
-    """Make sure no piece of the body passes MAX_CHUNK_BYTES: every handler's response passes here.
-
-    The SDK sends one protocol message per piece a generator yields, and a whole non-generator body
-    as one message; a message over about 2.5 MiB of body makes the daemon kill the plugin.
-    """
-    if isinstance(response.response, Generator):
-        response.response = streaming.split(response.response)
-    elif not response.is_streamed and response.content_length and response.content_length > streaming.MAX_CHUNK_BYTES:
-        body = response.get_data()
-        response.response = streaming.split([body])
-        response.headers["Content-Length"] = str(len(body))
-    return response

@@ -17,8 +17,7 @@ import jmespath
 import jmespath.exceptions
 from werkzeug import Request
 
-from duck.models import check_tree
-from endpoint_kit import EndpointError, invalid_param
+from endpoint_kit import EndpointError, check_tree, invalid_param, text_body
 
 DISCORD_CONTENT_LIMIT = 2000  # characters in an interaction response's content
 _TEXT_KINDS = ("text-input", "paragraph")
@@ -62,10 +61,7 @@ class Delivery:
 
 def read(request: Request, provider: str) -> Delivery:
     """The delivery in a request: JSON or form-encoded bodies become the same kind of object."""
-    try:
-        raw = request.get_data(cache=True).decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid_param("The request body is not valid UTF-8.") from None
+    raw = text_body(request)
     if "\x00" in raw:
         raise invalid_param("The request body must not contain NUL characters.")
     if request.mimetype == "application/x-www-form-urlencoded":

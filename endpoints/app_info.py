@@ -9,5 +9,5 @@ class AppInfo(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         return duck.json_response(service_api.info(self.session.storage, app_id))

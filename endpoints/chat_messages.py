@@ -8,6 +8,6 @@ class ChatMessages(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         body = duck.parse_body(r, duck.ChatRequest)
         return duck.respond(r, duck.invoke.chat(self.session, app_id, body))

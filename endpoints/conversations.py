@@ -11,7 +11,7 @@ class Conversations(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         if r.method == "GET":
             query = duck.validate(service_api.ConversationQuery, dict(r.args.items()))
             return duck.json_response(service_api.list_conversations(self.session.storage, app_id, query))

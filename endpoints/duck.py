@@ -8,6 +8,6 @@ class Duck(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         body = duck.validate(duck.ChatRequest, {"query": r.args.get("query", "")})
         return duck.text_stream(duck.invoke.chat(self.session, app_id, body))

@@ -9,5 +9,5 @@ class FilesUpload(Endpoint):
 
     @duck.upload_handler
     def _invoke(self, r, values, settings):
-        duck.authorize(r, settings, values["app_id"])
+        duck.allowed_app(settings, values["app_id"])
         return duck.json_response(files.upload(self.session, r, settings.max_upload_bytes), status=201)

@@ -8,9 +8,8 @@ class Hooks(Endpoint):
     """POST /hooks/<app_id>: a GitHub, Stripe, Slack, Discord, Shopify or Standard Webhooks delivery,
     checked against the sender's own signature and run once, answered in the sender's shape."""
 
-    @duck.handler
+    @duck.hook_handler
     def _invoke(self, r, values, settings):
-        deliveries.authenticate(r, settings)
         app_id = duck.allowed_app(settings, values["app_id"])
         delivery = webhooks.read(r, settings.webhook_provider or "standard")
         early = webhooks.handshake(delivery)

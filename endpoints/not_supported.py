@@ -9,5 +9,5 @@ class NotSupported(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        duck.authorize(r, settings, values["app_id"])
+        duck.allowed_app(settings, values["app_id"])
         raise service_api.not_supported(r.path, r.method)

@@ -9,7 +9,6 @@ class ChatCompletions(Endpoint):
 
     @openai.handler
     def _invoke(self, r, values, settings):
-        duck.authenticate(r, settings)
         body = duck.parse_body(r, openai_chat.ChatCompletionRequest)
         app_id = duck.allowed_app(settings, openai.resolve_model(body.model, settings))
         return openai_chat.respond(self.session, body, openai_chat.start(self.session, app_id, body, settings))

@@ -9,7 +9,6 @@ class Completions(Endpoint):
 
     @openai.handler
     def _invoke(self, r, values, settings):
-        duck.authenticate(r, settings)
         body = duck.parse_body(r, openai_completions.TextCompletionRequest)
         app_id = duck.allowed_app(settings, openai.resolve_model(body.model, settings))
         return openai_completions.respond(body, openai_completions.start(self.session, app_id, body, settings))

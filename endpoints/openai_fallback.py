@@ -7,7 +7,7 @@ from duck import openai, routes
 class OpenAIFallback(Endpoint):
     """Every /v1 request no route matched: unknown paths and wrong methods, in OpenAI's error shape."""
 
-    @openai.handler
+    @openai.fallback_handler
     def _invoke(self, r, values, settings):
         methods = routes.allowed_methods(r.path)
         if methods:

@@ -9,7 +9,6 @@ class Models(Endpoint):
 
     @openai.handler
     def _invoke(self, r, values, settings):
-        duck.authenticate(r, settings)
         if "model_id" not in values:
             return duck.json_response(openai.models(self.session, settings))
         app_id = duck.allowed_app(settings, openai.resolve_model(values["model_id"], settings))

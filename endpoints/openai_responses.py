@@ -9,7 +9,6 @@ class Responses(Endpoint):
 
     @openai.handler
     def _invoke(self, r, values, settings):
-        duck.authenticate(r, settings)
         body = duck.parse_body(r, openai_responses.ResponsesRequest)
         app_id = duck.allowed_app(settings, openai.resolve_model(body.model, settings))
         started = openai_responses.start(self.session, app_id, body, settings)

@@ -8,5 +8,5 @@ class Parameters(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         return duck.json_response(duck.invoke.parameters(self.session, app_id))

@@ -8,6 +8,6 @@ class Run(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        app_id = duck.authorize(r, settings, values["app_id"])
+        app_id = duck.allowed_app(settings, values["app_id"])
         body = duck.parse_body(r, duck.RunRequest)
         return duck.respond(r, duck.invoke.run(self.session, app_id, body))

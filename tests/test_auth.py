@@ -4,11 +4,17 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from duck.auth import authorize, sign, sign_body_only
-from duck.settings import Settings
+from duck.auth import allowed_app, authenticate, sign, sign_body_only
+from duck.settings import DuckSettings as Settings
 from endpoint_kit import EndpointError
 
 SETTINGS = Settings(api_key="secret-key", signing_secret="hook-secret")
+
+
+def authorize(request, settings, app_id=None):
+    """What the wrapper's policy and then the handler check: the caller, then the app id."""
+    authenticate(request, settings)
+    return None if app_id is None else allowed_app(settings, app_id)
 
 
 def request(headers=None, body=b""):

@@ -16,6 +16,14 @@ def test_health_answers_without_key_or_settings(call, settings):
     assert API_KEY.encode() not in reply.body
 
 
+@pytest.mark.parametrize("path", ["/health", "/openapi.json"])
+def test_public_routes_ignore_credentials_while_a_key_guards_the_rest(call, path):
+    """A key is configured (the default settings): the public routes answer without it, or with a wrong one."""
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}):
+        assert call("GET", path, auth=False, headers=headers).status == 200
+    assert call("GET", "/apps/demo-chat/parameters", auth=False).status == 401
+
+
 def test_health_leaves_no_probe_behind(call, plugin):
     before = dict(plugin.host.storage.values)
     call("GET", "/health", auth=False)

@@ -9,11 +9,11 @@ import pytest
 
 from devkit.harness import Runtime
 from duck import openai, openai_chat, openai_memory
-from duck.settings import Settings
+from duck.settings import DuckSettings
 from endpoint_kit import EndpointError
 from tests.conftest import API_KEY
 
-KEY = Settings(api_key="k")
+KEY = DuckSettings(api_key="k")
 
 
 def request(**fields):
@@ -22,7 +22,7 @@ def request(**fields):
 
 def test_model_resolution():
     assert openai.resolve_model("m", KEY) == "m"
-    for settings in (Settings(api_key="k", app_id="pinned"), Settings(api_key="k", openai_models=("a", "b"))):
+    for settings in (DuckSettings(api_key="k", app_id="pinned"), DuckSettings(api_key="k", openai_models=("a", "b"))):
         with pytest.raises(EndpointError) as e:
             openai.resolve_model("m", settings)
         assert e.value.code == "app_not_found" and "'m'" in e.value.message

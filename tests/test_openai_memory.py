@@ -5,7 +5,7 @@ import pytest
 from devkit.storage import Storage
 from duck import openai_memory
 from duck.openai_memory import Turn
-from duck.settings import Settings
+from duck.settings import DuckSettings
 from endpoint_kit import EndpointError
 
 
@@ -22,7 +22,7 @@ class Session:
         return bytes.fromhex(self.backend.handle({"opt": "get", "key": key})["data"])
 
 
-AUTO = Settings(api_key="k")
+AUTO = DuckSettings(api_key="k")
 SYSTEM, FIRST = Turn("system", "Be brief."), Turn("user", "Hi")
 
 
@@ -53,7 +53,7 @@ def test_a_history_that_differs_anywhere_is_not_continued():
 
 
 @pytest.mark.parametrize(
-    "other", [dict(user="eve"), dict(settings=Settings(api_key="other-key")), dict(app_id="other-app")]
+    "other", [dict(user="eve"), dict(settings=DuckSettings(api_key="other-key")), dict(app_id="other-app")]
 )
 def test_fingerprints_are_scoped_by_key_user_and_app(other):
     storage = Session()
@@ -66,8 +66,8 @@ def test_fingerprints_are_scoped_by_key_user_and_app(other):
 def test_other_modes_and_named_conversations():
     storage = Session()
     history = [SYSTEM, FIRST, Turn("assistant", "Hello!"), Turn("user", "More")]
-    assert plan(storage, history, settings=Settings(api_key="k", openai_memory="last_message")).query == "More"
-    assert plan(storage, history, settings=Settings(api_key="k", openai_memory="transcript")).query == (
+    assert plan(storage, history, settings=DuckSettings(api_key="k", openai_memory="last_message")).query == "More"
+    assert plan(storage, history, settings=DuckSettings(api_key="k", openai_memory="transcript")).query == (
         "system: Be brief.\n\nuser: Hi\n\nassistant: Hello!\n\nuser: More"
     )
     named = plan(storage, history, conversation_id="c9")

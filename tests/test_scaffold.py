@@ -1,5 +1,6 @@
 """The template cannot rot: a new plugin from Duck, with an added endpoint, passes its own tests."""
 
+import json
 import subprocess
 import sys
 
@@ -9,6 +10,18 @@ import yaml
 from devkit import package
 from devkit.scaffold import ScaffoldError, add_endpoint, new_plugin
 from tests.conftest import ROOT
+
+# GET /health through the SDK's dispatch path, run inside a plugin's own folder (its own `duck` package).
+DISPATCH_HEALTH = """
+import dify_plugin
+from pathlib import Path
+from devkit.demo_apps import DemoApps
+from devkit.host import Host
+from devkit.inprocess import InProcessPlugin, raw_request
+from devkit.storage import Storage
+reply = InProcessPlugin(Path.cwd(), Host(DemoApps(), Storage())).dispatch(raw_request("GET", "/health", b"", {}), {})
+print(reply.body.decode())
+"""
 
 
 def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):
@@ -59,8 +72,12 @@ def test_new_plugin_with_an_added_endpoint_passes_its_own_suite(tmp_path):
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert "test_ping" in (plugin / "tests" / "test_ping.py").read_text() and " passed" in tests.stdout
     assert package.check(plugin) == []
-    health = (plugin / "endpoints" / "health.py").read_text()
-    assert "duck.NAME" in health  # the name comes from the new manifest, not from Duck
+    # The name /health reports comes from the new manifest, not from Duck: dispatched in the new plugin.
+    health = subprocess.run(
+        [sys.executable, "-c", DISPATCH_HEALTH], cwd=plugin, capture_output=True, text=True, timeout=60
+    )
+    assert health.returncode == 0, health.stderr
+    assert json.loads(health.stdout)["name"] == "acme-hooks"
 
 
 def test_added_endpoint_keeps_the_group_file_text(tmp_path):

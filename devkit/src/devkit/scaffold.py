@@ -201,7 +201,6 @@ class {_class_name(name)}(Endpoint):
 
     @duck.handler
     def _invoke(self, r, values, settings):
-        duck.authorize(r, settings)
         return duck.json_response({{"route": "{name}", "values": dict(values)}})
 '''
 
