@@ -8,9 +8,9 @@ BARE = ROOT / "tests" / "bare_plugin"
 
 def test_defaults_generate_a_key_and_fill_declared_defaults(tmp_path):
     config = load_config(ROOT, tmp_path / "none.toml")
-    assert config.key_generated and config.settings["api_key"].startswith("duck-")
+    assert config.key_generated and len(config.settings["api_key"]) == 24  # 18 random bytes, no prefix
     assert (config.hook_id, config.token_delay_ms, config.dify_base_url, config.storage_path) == (
-        "duck-local",
+        "local",
         30.0,
         None,
         None,
@@ -18,6 +18,14 @@ def test_defaults_generate_a_key_and_fill_declared_defaults(tmp_path):
     # Dify's endpoint form starts from each declared default (endpoint-modal.tsx, extractDefaultValues).
     assert config.settings["max_body_bytes"] == "1048576" and config.settings["openai_memory"] == "auto"
     assert "app" not in config.settings
+
+
+def test_duck_says_its_own_defaults_in_its_devkit_toml():
+    """The dev kit knows nothing of Duck: Duck's hook id, key prefix and webhook demo app are Duck's config."""
+    config = load_config(ROOT)
+    assert (config.hook_id, config.settings["api_key"][:5]) == ("duck-local", "duck-")
+    assert [app.app_id for app in config.demo_apps] == ["demo-webhook"]
+    assert config.settings["openai_input_variable"] == "text" and "demo-webhook" in config.settings["openai_models"]
 
 
 def test_file_and_overrides(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devkit.config import load_config
 from devkit.demo_apps import MODERATED_ANSWER, DemoApps
 from devkit.harness import Runtime
 from devkit.host import Host
@@ -234,3 +235,137 @@ def test_an_over_quota_set_stores_and_raises_through_the_protocol(probe):
     over = "save data failed: allocated size is greater than max storage size"
     assert probe(kind="set", key="big", size=2000) == {"error": over}
     assert probe(kind="get", key="big") == {"result": "x" * 2000}
+
+
+# Apps a plugin declares in devkit.toml ([[demo.apps]]) run through the same code as the built-in ones.
+DECLARED = """
+[[demo.apps]]
+name = "support-bot"
+mode = "chat"
+answer = "{{ inputs.team | upper }} here (turn {{ turn }}): {{ query }}"
+opening_statement = "How can we help?"
+[[demo.apps.form]]
+variable = "team"
+type = "select"
+options = ["sales", "billing"]
+required = true
+[[demo.apps.form]]
+variable = "ticket"
+type = "text-input"
+max_length = 8
+
+[[demo.apps]]
+name = "triage"
+mode = "workflow"
+answer = "{{ inputs.text | length }} characters"
+outputs = { label = "{{ 'urgent' if 'now' in inputs.text else 'later' }}", answer = "{{ answer }}" }
+[[demo.apps.form]]
+variable = "text"
+type = "paragraph"
+required = true
+"""
+
+
+@pytest.fixture
+def declared(tmp_path):
+    (tmp_path / "devkit.toml").write_text(DECLARED)
+    return load_config(Path(__file__).parent / "bare_plugin", tmp_path / "devkit.toml").demo_apps
+
+
+def test_a_declared_chat_app_checks_streams_and_continues_as_a_built_in_one(declared):
+    apps = DemoApps(declared=declared)
+    assert apps.app_ids()[-2:] == ["support-bot", "triage"] and "demo-chat" in apps.app_ids()
+    with sdk(Host(apps, Storage())) as session:
+        parameters = session.app.fetch_app("support-bot")
+        assert parameters["opening_statement"] == "How can we help?"
+        assert parameters["user_input_form"] == [
+            {
+                "select": {
+                    "type": "select",
+                    "variable": "team",
+                    "label": "team",
+                    "required": True,
+                    "options": ["sales", "billing"],
+                }
+            },
+            {
+                "text-input": {
+                    "type": "text-input",
+                    "variable": "ticket",
+                    "label": "ticket",
+                    "required": False,
+                    "default": "",
+                    "options": [],
+                    "max_length": 8,
+                }
+            },
+        ]
+        chat = session.app.chat.invoke
+        assert failure(lambda: chat("support-bot", "hi", {}, "streaming")) == invalid_param(
+            "team is required in input form"
+        )
+        assert failure(lambda: chat("support-bot", "hi", {"team": "hr"}, "streaming")) == invalid_param(
+            "team in input form must be one of the following: ['sales', 'billing']"
+        )
+        assert failure(lambda: chat("support-bot", "hi", {"team": "sales", "ticket": "123456789"}, "streaming")) == (
+            invalid_param("ticket in input form must be less than 8 characters")
+        )
+        events = list(chat("support-bot", "Where is my order?", {"team": "sales"}, "streaming"))
+        assert [e["event"] for e in events] == ["message"] * (len(events) - 1) + ["message_end"]
+        assert "".join(e["answer"] for e in events[:-1]) == "SALES here (turn 1): Where is my order?"
+        again = chat("support-bot", "And now?", {"team": "billing"}, "blocking", events[0]["conversation_id"])
+        assert again["answer"] == "BILLING here (turn 2): And now?" and again["mode"] == "chat"
+
+
+def test_a_declared_workflow_answers_with_its_outputs(declared):
+    with sdk(Host(DemoApps(declared=declared), Storage())) as session:
+        run = session.app.workflow.invoke("triage", {"text": "fix it now"}, "blocking")
+        assert run["data"]["outputs"] == {"label": "urgent", "answer": "10 characters"}
+        events = list(session.app.workflow.invoke("triage", {"text": "someday"}, "streaming"))
+        assert "".join(e["data"]["text"] for e in events if e["event"] == "text_chunk") == "7 characters"
+        assert events[-1]["event"] == "workflow_finished"
+        assert events[-1]["data"]["outputs"] == {"label": "later", "answer": "7 characters"}
+        assert failure(lambda: session.app.workflow.invoke("triage", {}, "blocking")) == invalid_param(
+            "text is required in input form"
+        )
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[demo.apps]]\nmode = "chat"\n', "`name` (the app id) is required"),
+        ('[[demo.apps]]\nname = "a"\nmode = "assistant"\n', "`mode` must be one of chat, agent-chat,"),
+        ('[[demo.apps]]\nname = "demo-chat"\nmode = "chat"\n', "the name demo-chat is taken"),
+        ('[[demo.apps]]\nname = "a"\nmode = "chat"\n[[demo.apps]]\nname = "a"\nmode = "chat"\n', "name a is taken"),
+        ('[[demo.apps]]\nname = "a"\nmode = "chat"\nanswr = "x"\n', "unknown key(s) answr"),
+        ('[[demo.apps]]\nname = "a"\nmode = "chat"\nanswer = "{{ query"\n', "template '{{ query'"),
+        ('[[demo.apps]]\nname = "a"\nmode = "chat"\noutputs = { x = "y" }\n', "for workflow and advanced-chat"),
+        (
+            '[[demo.apps]]\nname = "a"\nmode = "chat"\n[[demo.apps.form]]\nvariable = "x"\ntype = "checkbox"\n',
+            "`type` must be one of",
+        ),
+        (
+            '[[demo.apps]]\nname = "a"\nmode = "chat"\n[[demo.apps.form]]\nvariable = "x"\ntype = "select"\n',
+            "select needs them",
+        ),
+        (
+            '[[demo.apps]]\nname = "a"\nmode = "chat"\n[[demo.apps.form]]\nvariable = "x"\ntype = "number"\nmax_length = 3\n',
+            "`max_length` is a whole number",
+        ),
+        ('[[demo.apps]]\nname = "a"\nmode = "chat"\n[[demo.apps.form]]\ntype = "number"\n', "needs a `variable`"),
+    ],
+)
+def test_a_malformed_declaration_is_refused_saying_what_is_wrong(tmp_path, toml, message):
+    (tmp_path / "devkit.toml").write_text(toml)
+    with pytest.raises(ValueError) as refused:
+        load_config(Path(__file__).parent / "bare_plugin", tmp_path / "devkit.toml")
+    assert message in str(refused.value)
+
+
+def test_a_template_that_fails_is_the_plugins_400_naming_the_app(tmp_path):
+    (tmp_path / "devkit.toml").write_text('[[demo.apps]]\nname = "broken"\nmode = "chat"\nanswer = "{{ 1 / 0 }}"\n')
+    apps = load_config(Path(__file__).parent / "bare_plugin", tmp_path / "devkit.toml").demo_apps
+    with sdk(Host(DemoApps(declared=apps), Storage())) as session:
+        assert "[devkit] demo app broken: its template failed: division by zero" in failure(
+            lambda: session.app.chat.invoke("broken", "hi", {}, "blocking")
+        )

@@ -76,7 +76,7 @@ def test_streaming_chat_is_forwarded_and_streamed_back(dify):
         "query": "hi",
         "inputs": {"a": "b"},
         "response_mode": "streaming",
-        "user": "duck-devkit",
+        "user": "devkit",
         "conversation_id": "",
     }
 

@@ -55,7 +55,7 @@ def test_each_senders_signed_delivery_runs_the_app(hook, provider):
     assert reply.status == 200, reply.body
     if provider == "slack":
         assert reply.json["response_type"] == "in_channel"
-        assert reply.json["text"].startswith("event=/duck ")
+        assert reply.json["text"].startswith("event=/ask ")
     elif provider == "discord":
         assert reply.json["type"] == 4 and reply.json["data"]["content"].startswith("event=ask ")
     else:
@@ -85,7 +85,7 @@ def test_payload_with_fields_the_app_lacks_still_runs(hook):
 @pytest.mark.parametrize(
     "mapping, expected",
     [
-        ("action = issue.title", "action=Duck quacks too loud"),
+        ("action = issue.title", "action=Search ignores accents"),
         ("action = nothing.here", "action=opened"),  # matches nothing: the top-level field stays
         ("action = issue.number", "action=1347"),
         ("# a comment\n\naction = repository.full_name", "action=octo-org/pond"),
@@ -111,7 +111,7 @@ def test_chat_apps_get_the_senders_text_as_query(hook):
     github = hook("github", app_id="demo-chat")
     assert github.json["answer"].startswith("Hi there! You said: {") and github.json["conversation_id"]
     mapped = hook("github", app_id="demo-chat", settings=settings_for("github", webhook_inputs="query = issue.title"))
-    assert "You said: Duck quacks too loud" in mapped.json["answer"]
+    assert "You said: Search ignores accents" in mapped.json["answer"]
 
 
 def test_form_bodies_become_the_same_object(hook):

@@ -46,7 +46,7 @@ def env(tmp_path_factory):
     """A fresh environment cache and temp folder for the serve processes of this module."""
     root = tmp_path_factory.mktemp("env")
     (root / "tmp").mkdir()
-    return {"DUCK_DEVKIT_CACHE": str(root / "cache"), "TMPDIR": str(root / "tmp")}
+    return {"DEVKIT_CACHE": str(root / "cache"), "TMPDIR": str(root / "tmp")}
 
 
 def serve(package, env):
@@ -121,7 +121,7 @@ def test_a_stale_uv_lock_fails_as_uv_sync_frozen_does(tmp_path, env):
 
 def test_an_uninstallable_requirement_fails_with_uvs_words(tmp_path, env):
     package = tiny_package(
-        tmp_path / "tiny.difypkg", {"requirements.txt": f"{SDK}\nno-such-package-duck-devkit==0.0.0\n"}
+        tmp_path / "tiny.difypkg", {"requirements.txt": f"{SDK}\nno-such-package-devkit-probe==0.0.0\n"}
     )
     run = subprocess.run(
         [sys.executable, "-m", "devkit", "serve", str(package), "--port", "0"],
@@ -133,7 +133,7 @@ def test_an_uninstallable_requirement_fails_with_uvs_words(tmp_path, env):
     )
     assert run.returncode == 1
     assert "could not install the plugin's dependencies (`uv pip install -r requirements.txt` failed" in run.stderr
-    assert "no-such-package-duck-devkit" in run.stderr
+    assert "no-such-package-devkit-probe" in run.stderr
 
 
 def test_the_dependency_file_is_chosen_as_the_daemon_chooses(tmp_path):

@@ -81,7 +81,7 @@ def test_a_client_that_stops_reading_is_cut_off_and_frees_its_request(impatient)
     """Nothing waits on a stalled client for ever: after idle_seconds the write times out."""
     answer = read_slowly(impatient.base_url + "/hello/chunks", None, {}, pause=4)
     assert answer.status == 200 and not answer.complete
-    assert impatient.wait_for_output("GET /e/duck-local/hello/chunks 200")  # the request's log line: it ended
+    assert impatient.wait_for_output("GET /e/local/hello/chunks 200")  # the request's log line: it ended
 
 
 def test_an_idle_connection_is_closed(impatient):
@@ -118,7 +118,7 @@ def exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
 def echo(running, method="GET", target="/echo/x", headers="", body=b"") -> tuple[bytes, bytes]:
     length = f"Content-Length: {len(body)}\r\n" if body or method in ("POST", "PUT") else ""
     request = (
-        f"{method} /e/duck-local{target} HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n{headers}{length}"
+        f"{method} /e/local{target} HTTP/1.1\r\nHost: 127.0.0.1:{running.port}\r\n{headers}{length}"
         "Connection: close\r\n\r\n"
     ).encode() + body
     return exchange(running.port, request)
@@ -140,8 +140,8 @@ def test_an_empty_post_reaches_the_plugin_as_a_chunked_body(bare):
 
 def test_the_plugin_sees_go_defaults_and_the_hook_headers(bare):
     plain = dict(seen(bare)["headers"])
-    assert plain["User-Agent"] == "Go-http-client/1.1" and plain["Dify-Hook-Id"] == "duck-local"
-    assert plain["Dify-Hook-Url"] == f"http://127.0.0.1:{bare.port}/e/duck-local/echo/x"
+    assert plain["User-Agent"] == "Go-http-client/1.1" and plain["Dify-Hook-Id"] == "local"
+    assert plain["Dify-Hook-Url"] == f"http://127.0.0.1:{bare.port}/e/local/echo/x"
     proxied = dict(
         seen(
             bare,
@@ -150,7 +150,7 @@ def test_the_plugin_sees_go_defaults_and_the_hook_headers(bare):
         )["headers"]
     )
     assert proxied["User-Agent"] == "curl/8" and "X-Forwarded-For" not in proxied
-    assert proxied["Dify-Hook-Url"] == f"https://127.0.0.1:{bare.port}/e/duck-local/echo/a b"
+    assert proxied["Dify-Hook-Url"] == f"https://127.0.0.1:{bare.port}/e/local/echo/a b"
 
 
 def test_query_pairs_are_re_encoded_as_go_does(bare):
@@ -205,13 +205,13 @@ def test_duck_answers_an_empty_post_whose_body_arrives_chunked_with_a_clear_400(
 
 def test_a_head_request_gets_the_headers_and_no_body(bare):
     """The SDK answers HEAD with a body; Go's server (the daemon's) never sends it."""
-    head, body = exchange(bare.port, b"HEAD /e/duck-local/hello/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    head, body = exchange(bare.port, b"HEAD /e/local/hello/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 7" in head and body == b""
 
 
 def test_the_hook_without_a_trailing_slash_is_redirected_as_gin_does(bare):
-    get = httpx.get(f"http://127.0.0.1:{bare.port}/e/duck-local?a=1")
-    assert get.status_code == 301 and get.headers["location"] == "/e/duck-local/?a=1"
-    assert get.text == '<a href="/e/duck-local/?a=1">Moved Permanently</a>.\n\n'
-    post = httpx.post(f"http://127.0.0.1:{bare.port}/e/duck-local")
-    assert post.status_code == 307 and post.headers["location"] == "/e/duck-local/" and post.content == b""
+    get = httpx.get(f"http://127.0.0.1:{bare.port}/e/local?a=1")
+    assert get.status_code == 301 and get.headers["location"] == "/e/local/?a=1"
+    assert get.text == '<a href="/e/local/?a=1">Moved Permanently</a>.\n\n'
+    post = httpx.post(f"http://127.0.0.1:{bare.port}/e/local")
+    assert post.status_code == 307 and post.headers["location"] == "/e/local/" and post.content == b""

@@ -1,1 +1,1 @@
-"""Duck's dev kit: run an endpoint plugin locally the way the Dify daemon does."""
+"""The dev kit: serve, check, package and sign Dify endpoint plugins locally, the way the Dify daemon runs them."""

@@ -1,4 +1,4 @@
-"""python -m devkit: run, check, package and scaffold Dify endpoint plugins without the Dify CLI."""
+"""devkit (or python -m devkit): serve, check, package, sign and scaffold Dify endpoint plugins without Dify."""
 
 from gevent import monkey
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     webhook_commands = webhook.add_subparsers(dest="action", required=True)
     send = webhook_commands.add_parser("send", help="post a sample delivery signed as the sender signs it")
     send.add_argument("provider", choices=["github", "stripe", "slack", "discord", "shopify", "standard"])
-    send.add_argument("url", help="e.g. http://127.0.0.1:5002/e/duck-local/hooks/demo-webhook")
+    send.add_argument("url", help="the plugin's route, e.g. http://127.0.0.1:5002/e/local/webhook")
     send.add_argument(
         "--secret", required=True, help="the sender's signing secret (Discord: the private key's 32-byte seed, in hex)"
     )

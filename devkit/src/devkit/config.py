@@ -9,12 +9,16 @@ from pathlib import Path
 
 import yaml
 
-CONFIG_FILE = "devkit.toml"  # its keys are listed in the README (the dev kit's Configuration)
+from devkit.demo_apps import BUILT_IN, DemoApp, declared_app
+
+CONFIG_FILE = "devkit.toml"  # its keys are listed in docs/devkit.md (Configuration)
 
 
 @dataclass
 class Config:
-    hook_id: str = "duck-local"
+    hook_id: str = "local"
+    api_key_prefix: str = ""  # before a generated api_key
+    try_command: str = ""  # a command for the banner; {base_url} and {api_key} are filled in
     settings: dict = field(default_factory=dict)
     token_delay_ms: float = 30.0
     dify_base_url: str | None = None
@@ -28,6 +32,7 @@ class Config:
     send_buffer_bytes: int = 65536  # the daemon's kernel autotunes it up to MiBs; 0 = the kernel's
     key_generated: bool = False
     declared: dict[str, dict] = field(default_factory=dict)  # the plugin's endpoint settings, by name
+    demo_apps: list[DemoApp] = field(default_factory=list)  # [[demo.apps]]: beside the built-in ones
 
 
 def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | None = None) -> Config:
@@ -42,7 +47,9 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
     demo = raw.get("demo", {})
     declared = declared_settings(plugin_dir)
     config = Config(
-        hook_id=str(endpoint.get("hook_id", "duck-local")),
+        hook_id=str(endpoint.get("hook_id", "local")),
+        api_key_prefix=str(endpoint.get("api_key_prefix", "")),
+        try_command=str(endpoint.get("try", "")),
         settings=dify_settings(declared, {**endpoint.get("settings", {}), **(overrides or {})}),
         token_delay_ms=float(demo.get("token_delay_ms", 30)),
         completion_works=bool(demo.get("completion_works", False)),
@@ -55,11 +62,23 @@ def load_config(plugin_dir: Path, path: Path | None = None, overrides: dict | No
         idle_seconds=float(limits.get("idle_seconds", 60)),
         send_buffer_bytes=int(limits.get("send_buffer_bytes", 65536)),
         declared=declared,
+        demo_apps=demo_apps(demo.get("apps", [])),
     )
     if "api_key" in declared and not config.settings.get("api_key"):
-        config.settings["api_key"] = "duck-" + secrets.token_urlsafe(18)
+        config.settings["api_key"] = config.api_key_prefix + secrets.token_urlsafe(18)
         config.key_generated = True
     return config
+
+
+def demo_apps(tables: object) -> list[DemoApp]:
+    """The `[[demo.apps]]` a plugin declares; ValueError for a malformed one or a name taken twice."""
+    if not isinstance(tables, list):
+        raise ValueError("[demo] apps must be an array of tables: [[demo.apps]]")
+    apps = [declared_app(table if isinstance(table, dict) else {}) for table in tables]
+    names = [app.app_id for app in apps]
+    if taken := sorted({name for name in names if names.count(name) > 1 or name in BUILT_IN}):
+        raise ValueError(f"[[demo.apps]]: the name {', '.join(taken)} is taken (built-in: {', '.join(BUILT_IN)})")
+    return apps
 
 
 def declared_settings(plugin_dir: Path) -> dict[str, dict]:
@@ -70,6 +89,17 @@ def declared_settings(plugin_dir: Path) -> dict[str, dict]:
         for setting in (yaml.safe_load((plugin_dir / group).read_text()) or {}).get("settings") or []:
             declared[str(setting.get("name"))] = setting
     return declared
+
+
+def declared_routes(plugin_dir: Path) -> list[tuple[str, str]]:
+    """(method, path) of every endpoint the manifest's endpoint groups list, in their order."""
+    manifest = yaml.safe_load((plugin_dir / "manifest.yaml").read_text()) or {}
+    routes = []
+    for group in (manifest.get("plugins") or {}).get("endpoints") or []:
+        for file in (yaml.safe_load((plugin_dir / group).read_text()) or {}).get("endpoints") or []:
+            spec = yaml.safe_load((plugin_dir / file).read_text()) or {}
+            routes.append((str(spec.get("method", "")), str(spec.get("path", ""))))
+    return routes
 
 
 def dify_settings(declared: dict[str, dict], given: dict) -> dict:

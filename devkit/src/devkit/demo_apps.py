@@ -16,6 +16,11 @@ drives faults, sizes and the rarer events real apps emit:
     /loop N       a loop node with N rounds (`loop_started/next/completed`; workflow and chatflow)
     /agent-log    an Agent node's log (`agent_log`; workflow and chatflow)
 
+Beside the five built-in apps, a plugin's devkit.toml can declare its own (`[[demo.apps]]`, read by
+`declared_app`): a name, a mode, an input form in Dify's `user_input_form` terms and a canned answer (a
+Jinja template of the query and inputs; a workflow's outputs too). They run through the same code as the
+built-in ones: the same checks and messages, events, streaming and conversations.
+
 Completion apps fail from a plugin, as in every Dify version read: the inner API calls
 `CompletionAppGenerator().generate(args={"inputs", "files"})` with no `query`, and the generator starts
 with `args["query"]` (api/core/plugin/backwards_invocation/app.py `invoke_completion_app`,
@@ -32,10 +37,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import gevent
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from devkit.errors import internal_server_error, value_error
 from devkit.files import FileStore
 
+MODES = ("chat", "agent-chat", "advanced-chat", "workflow", "completion")
 CHAT_MODES = ("chat", "agent-chat", "advanced-chat")
 WORKFLOW_MODES = ("advanced-chat", "workflow")
 USAGE = {
@@ -126,9 +134,11 @@ class DemoApp:
     mode: str
     form: list[dict]
     opening_statement: str | None = None
+    answer: str | None = None  # a declared app's answer template; None: the built-in answer of its mode
+    outputs: dict[str, str] | None = None  # a declared workflow's outputs, name -> template; None: {"text": answer}
 
 
-APPS = {
+BUILT_IN = {
     app.app_id: app
     for app in (
         DemoApp(
@@ -149,18 +159,97 @@ APPS = {
             [_paragraph("text", "Text"), _file("attachment", "Attachment"), _number("count", "Count")],
         ),
         DemoApp("demo-completion", "completion", [_text_input("text", "Topic", True, 200)]),
-        # For webhook senders: the raw delivery, its event type and one mapped field.
-        DemoApp(
-            "demo-webhook",
-            "workflow",
-            [
-                _paragraph("payload", "Payload"),
-                _text_input("event", "Event", False, 64),
-                _text_input("action", "Action", False, 64),
-            ],
-        ),
     )
 }
+# The form entries a declared app can have: what BaseAppGenerator._validate_inputs checks (below).
+FORM_TYPES = ("text-input", "paragraph", "select", "number", "file", "file-list")
+_APP_KEYS = {"name", "mode", "form", "answer", "outputs", "opening_statement"}
+_FORM_KEYS = {"variable", "type", "label", "required", "options", "max_length", "default"}
+_TEMPLATES = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+def declared_app(table: dict) -> DemoApp:
+    """A demo app from a devkit.toml `[[demo.apps]]` table; ValueError says what is wrong with it."""
+    name = table.get("name")
+    where = f"[[demo.apps]] {name!r}" if isinstance(name, str) and name else "[[demo.apps]]"
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where}: `name` (the app id) is required")
+    if unknown := sorted(set(table) - _APP_KEYS):
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_APP_KEYS))}")
+    if table.get("mode") not in MODES:
+        raise ValueError(f"{where}: `mode` must be one of {', '.join(MODES)}, got {table.get('mode')!r}")
+    outputs = table.get("outputs")
+    if outputs is not None and (
+        table["mode"] not in WORKFLOW_MODES or not isinstance(outputs, dict) or not all(map(_is_text, outputs.values()))
+    ):
+        raise ValueError(f"{where}: `outputs` is a table of templates, for workflow and advanced-chat apps only")
+    for key in ("answer", "opening_statement"):
+        if table.get(key) is not None and not _is_text(table[key]):
+            raise ValueError(f"{where}: `{key}` must be text")
+    for template in [table.get("answer"), *(outputs or {}).values()]:
+        try:
+            _TEMPLATES.parse(template or "")
+        except jinja2.TemplateSyntaxError as e:
+            raise ValueError(f"{where}: template {template!r}: {e}") from None
+    form = table.get("form", [])
+    if not isinstance(form, list):
+        raise ValueError(f"{where}: `form` is a list of [[demo.apps.form]] tables")
+    variables = [entry.get("variable") for entry in form if isinstance(entry, dict)]
+    if len(set(variables)) != len(variables):
+        raise ValueError(f"{where}: a form variable is declared twice")
+    return DemoApp(
+        name,
+        table["mode"],
+        [_form_entry(where, entry) for entry in form],
+        table.get("opening_statement"),
+        table.get("answer"),
+        outputs,
+    )
+
+
+def _form_entry(where: str, entry: object) -> dict:
+    """One user_input_form entry, shaped as Dify's /parameters shows it: {type: {type, variable, ...}}."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("variable"), str) or not entry["variable"]:
+        raise ValueError(f"{where}: each form entry needs a `variable` (its name)")
+    variable, kind = entry["variable"], entry.get("type")
+    where = f"{where} form {variable!r}"
+    if unknown := sorted(set(entry) - _FORM_KEYS):
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_FORM_KEYS))}")
+    if kind not in FORM_TYPES:
+        raise ValueError(f"{where}: `type` must be one of {', '.join(FORM_TYPES)}, got {kind!r}")
+    required = entry.get("required", False)
+    if not isinstance(required, bool):
+        raise ValueError(f"{where}: `required` is true or false")
+    # Dify's form editor starts a text input at 48 characters (DEFAULT_VALUE_MAX_LEN); elsewhere no limit.
+    max_length = entry.get("max_length", 48 if kind == "text-input" else None)
+    if max_length is not None and (kind not in ("text-input", "paragraph", "file-list") or type(max_length) is not int):
+        raise ValueError(f"{where}: `max_length` is a whole number, for text-input, paragraph and file-list")
+    options = entry.get("options")
+    if (kind == "select") != (options is not None):
+        raise ValueError(f"{where}: `options` (a list of texts) goes with type select, and select needs them")
+    if kind == "select" and not (isinstance(options, list) and options and all(map(_is_text, options))):
+        raise ValueError(f"{where}: `options` must be a non-empty list of texts")
+    spec = {"type": kind, "variable": variable, "label": str(entry.get("label", variable)), "required": required}
+    if kind in ("text-input", "paragraph"):
+        spec.update(default="", options=[])
+    elif kind == "select":
+        spec["options"] = options
+    elif kind == "number":
+        spec.update(default=None, options=[])
+    else:
+        spec.update(
+            allowed_file_types=["document", "image"],
+            allowed_file_upload_methods=["local_file", "remote_url", "tool_file"],
+        )
+    if max_length is not None:
+        spec["max_length"] = max_length
+    if "default" in entry:
+        spec["default"] = entry["default"]
+    return {kind: spec}
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
 
 
 @dataclass
@@ -171,9 +260,13 @@ class DemoApps:
     files: FileStore = field(default_factory=FileStore)
     completion_works: bool = False  # emulate a Dify whose plugin path can run completion apps
     conversations: dict[uuid.UUID, tuple[str, int]] = field(default_factory=dict)  # id -> (app_id, turns)
+    declared: list[DemoApp] = field(default_factory=list)  # a plugin's own (devkit.toml), beside the built-in ones
+
+    def __post_init__(self) -> None:
+        self.apps = {**BUILT_IN, **{app.app_id: app for app in self.declared}}
 
     def app_ids(self) -> list[str]:
-        return list(APPS)
+        return list(self.apps)
 
     def fetch_app(self, app_id: str) -> dict:
         """The parameters dict (Service API /parameters shape); raises InnerApiError as Dify would."""
@@ -235,9 +328,14 @@ class DemoApps:
         if command.name == "fail" and command.arg == "before":
             raise internal_server_error()
         answer = _answer(app, query, inputs, turn) + "".join(f" [{d}]" for d in described)
+        outputs = None  # a declared workflow's outputs, rendered before the stream as the answer is
+        if app.outputs is not None:
+            values = {"query": query, "inputs": inputs, "turn": turn, "answer": answer}
+            outputs = {name: _render(app, template, **values) for name, template in app.outputs.items()}
         if conversation_id:
             self.conversations[uuid.UUID(conversation_id)] = (app.app_id, turn)
-        events = _Run(app, conversation_id, turn, query, inputs, command, answer, self.token_delay, self.files).events()
+        run = _Run(app, conversation_id, turn, query, inputs, command, answer, self.token_delay, self.files, outputs)
+        events = run.events()
         if streaming:
             return events
         try:
@@ -246,9 +344,9 @@ class DemoApps:
             raise internal_server_error() from None
 
     def _app(self, app_id: str) -> DemoApp:
-        if app_id not in APPS:
+        if app_id not in self.apps:
             raise value_error("app not found")
-        return APPS[app_id]
+        return self.apps[app_id]
 
     def _conversation(self, app: DemoApp, request: dict) -> tuple[str, int]:
         """(conversation id, turn); an unknown one is ConversationNotExistsError, a ValueError with no message."""
@@ -330,10 +428,8 @@ class _Command:
 
 
 def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
-    if app.app_id == "demo-webhook":
-        return (
-            f"event={inputs.get('event')} action={inputs.get('action')} payload={len(inputs.get('payload', ''))} chars"
-        )
+    if app.answer is not None:
+        return _render(app, app.answer, query=query, inputs=inputs, turn=turn)
     if app.mode == "workflow":
         return f"Echo: {inputs.get('text') or ''}"
     if app.mode == "completion":
@@ -343,11 +439,19 @@ def _answer(app: DemoApp, query: str, inputs: dict, turn: int) -> str:
     return f"{greeting} {name}! You said: {query} (turn {turn})"
 
 
+def _render(app: DemoApp, template: str, **values) -> str:
+    """A declared app's template with the run's values; a template that fails says so to the plugin."""
+    try:
+        return _TEMPLATES.from_string(template).render(**values)
+    except Exception as e:  # whatever fails inside the author's template is theirs to see
+        raise value_error(f"[devkit] demo app {app.app_id}: its template failed: {e}") from None
+
+
 class _Run:
     """One app run: produces the event dicts of the app's mode."""
 
-    def __init__(self, app, conversation_id, turn, query, inputs, command, answer, token_delay, files):
-        self.app, self.command, self.delay, self.files = app, command, token_delay, files
+    def __init__(self, app, conversation_id, turn, query, inputs, command, answer, token_delay, files, outputs=None):
+        self.app, self.command, self.delay, self.files, self.outputs = app, command, token_delay, files, outputs
         self.inputs, self.query, self.turn = inputs, query, turn
         self.task_id, self.message_id, self.run_id = (str(uuid.uuid4()) for _ in range(3))
         self.created_at = int(time.time())
@@ -620,7 +724,7 @@ class _Run:
             "id": self.run_id,
             "workflow_id": f"wf-{self.app.app_id}",
             "status": "succeeded",
-            "outputs": {"text": self.answer},
+            "outputs": self.outputs if self.outputs is not None else {"text": self.answer},
             "error": None,
             "elapsed_time": 0.01,
             "total_tokens": 12,

@@ -25,7 +25,7 @@ class DifyApps:
         self,
         base_url: str,
         app_keys: dict[str, str],
-        user: str = "duck-devkit",
+        user: str = "devkit",
         timeout: float = 250,
         completion_works: bool = False,
     ):
@@ -47,7 +47,7 @@ class DifyApps:
         if mode not in _ROUTES:
             raise dify_http_error(400, "invalid_param", "unexpected app type")
         if mode == "completion" and not self.completion_works:
-            # The Service API runs completion apps, the plugin path does not (see devkit/demo_apps.py).
+            # The Service API runs completion apps, the plugin path does not (see demo_apps.py).
             raise internal_server_error()
         body = {
             "inputs": request.get("inputs") or {},

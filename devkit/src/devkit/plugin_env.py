@@ -10,8 +10,8 @@ From langgenius/dify-plugin-daemon internal/core/local_runtime/setup_python_envi
   without it is deleted and made again (checkPythonVirtualEnvironment).
 and uv is found as the daemon finds it: `from uv._find_uv import find_uv_bin` (prepareUV).
 
-Unlike the daemon, environments live in a cache (DUCK_DEVKIT_CACHE, default
-~/.cache/duck-devkit/envs), keyed by a hash of the dependency files, so the second run is instant.
+Unlike the daemon, environments live in a cache (DEVKIT_CACHE, default
+~/.cache/devkit/envs), keyed by a hash of the dependency files, so the second run is instant.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ class PluginEnvError(Exception):
 
 
 def cache_root() -> Path:
-    configured = os.environ.get("DUCK_DEVKIT_CACHE")
+    configured = os.environ.get("DEVKIT_CACHE")
     if configured:
         return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "duck-devkit"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "devkit"
 
 
 def dependency_file(plugin_dir: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from devkit.config import Config
+from devkit.config import Config, declared_routes
 from devkit.demo_apps import DemoApps
 from devkit.dify_apps import DifyApps
 from devkit.files import FileStore
@@ -18,12 +18,18 @@ from devkit.transport_remote import RemoteTransport
 from devkit.transport_serverless import ServerlessTransport
 
 RUNTIMES = ("local", "remote", "serverless")
+ROUTES_SHOWN = 8  # the banner lists the first routes the plugin declares
 
 
 def build_apps(config: Config, files: FileStore):
     if config.dify_base_url:
         return DifyApps(config.dify_base_url, config.dify_app_keys, completion_works=config.completion_works)
-    return DemoApps(token_delay=config.token_delay_ms / 1000, files=files, completion_works=config.completion_works)
+    return DemoApps(
+        token_delay=config.token_delay_ms / 1000,
+        files=files,
+        completion_works=config.completion_works,
+        declared=config.demo_apps,
+    )
 
 
 def start(
@@ -40,12 +46,6 @@ def start(
     runtimes; returns (plugin, server, apps)."""
     files = FileStore()
     apps = build_apps(config, files)
-    # So that /v1/models lists the apps, and OpenAI clients can run the workflow and completion demos.
-    # (only for a plugin that declares them: Dify sends no undeclared setting)
-    if "openai_models" in config.declared:
-        config.settings.setdefault("openai_models", ",".join(apps.app_ids()))
-    if "openai_input_variable" in config.declared:
-        config.settings.setdefault("openai_input_variable", "text")
     transport = {"local": LocalTransport, "remote": RemoteTransport, "serverless": ServerlessTransport}[runtime]()
     host = Host(apps, Storage(config.storage_path), files=files, app_stream_seconds=config.app_stream_seconds)
     plugin = PluginProcess(
@@ -76,7 +76,7 @@ def start(
 
 def banner(server, config: Config, apps, plugin: PluginProcess | None = None) -> str:
     base = f"http://127.0.0.1:{server.server_port}/e/{config.hook_id}"
-    first_app = apps.app_ids()[0] if apps.app_ids() else "<app_id>"
+    api_key = config.settings.get("api_key")
     lines = []
     if plugin is not None:
         lines += [f"Runtime: {plugin.transport.install_method}"]
@@ -84,13 +84,17 @@ def banner(server, config: Config, apps, plugin: PluginProcess | None = None) ->
             lines += ["Plugin .env for remote debugging:"] + [f"  {k}={v}" for k, v in plugin.transport.env().items()]
     lines += [
         f"Base URL: {base}",
-        f"API key: {config.settings.get('api_key') or 'none (the plugin declares no api_key setting)'}"
+        f"API key: {api_key or 'none (the plugin declares no api_key setting)'}"
         + ("  (generated; set one in devkit.toml)" if config.key_generated else ""),
         f"Apps: {', '.join(apps.app_ids()) or '(none configured)'}",
-        "Try:",
-        f"  curl -N {base}/apps/{first_app}/chat-messages -H 'Authorization: Bearer {config.settings.get('api_key')}' "
-        "-H 'Content-Type: application/json' -d '{\"query\": \"Hello\"}'",
     ]
+    if plugin is not None:
+        routes = declared_routes(plugin.plugin_dir)
+        shown = [f"  {method} {base}{path}" for method, path in routes[:ROUTES_SHOWN]]
+        more = [f"  ... and {len(routes) - ROUTES_SHOWN} more"] if len(routes) > ROUTES_SHOWN else []
+        lines += ["Routes:", *shown, *more] if routes else []
+    if config.try_command:  # devkit.toml's [endpoint] try
+        lines += ["Try:", "  " + config.try_command.replace("{base_url}", base).replace("{api_key}", str(api_key))]
     return "\n".join(lines)
 
 

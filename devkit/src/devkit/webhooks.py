@@ -36,7 +36,7 @@ _SENDER_HEADER = {
 _DEFAULT_EVENT = {
     "github": "issues",
     "stripe": "payment_intent.succeeded",
-    "slack": "/duck",
+    "slack": "/ask",
     "discord": "ask",
     "shopify": "orders/create",
     "standard": "invoice.paid",
@@ -66,7 +66,7 @@ def sample(provider: str, event: str | None = None) -> tuple[bytes, str]:
     payload: dict = {
         "github": {
             "action": "opened",
-            "issue": {"number": 1347, "title": "Duck quacks too loud", "body": "It woke the whole pond."},
+            "issue": {"number": 1347, "title": "Search ignores accents", "body": "Searching for café finds nothing."},
             "repository": {"full_name": "octo-org/pond"},
             "sender": {"login": "octocat"},
         },
@@ -106,7 +106,7 @@ def sample(provider: str, event: str | None = None) -> tuple[bytes, str]:
             "email": "jon@example.com",
             "total_price": "254.98",
             "currency": "USD",
-            "line_items": [{"title": "Rubber duck", "quantity": 2}],
+            "line_items": [{"title": "Blue mug", "quantity": 2}],
         },
         "standard": {
             "type": event,
@@ -136,7 +136,7 @@ def signed_headers(
             "X-GitHub-Event": event or _DEFAULT_EVENT[provider],
             "X-GitHub-Delivery": str(uuid.uuid4()),
             "X-Hub-Signature-256": "sha256=" + _hex_hmac(secret, body),
-            "User-Agent": "GitHub-Hookshot/duck",
+            "User-Agent": "GitHub-Hookshot/4a9b2c1",
         }
     if provider == "stripe":
         return {
@@ -160,7 +160,7 @@ def signed_headers(
         return {
             "X-Shopify-Topic": event or _DEFAULT_EVENT[provider],
             "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
-            "X-Shopify-Shop-Domain": "duck-pond.myshopify.com",
+            "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
             "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-API-Version": "2025-01",
         }
