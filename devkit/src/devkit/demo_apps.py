@@ -220,7 +220,7 @@ def _form_entry(where: str, entry: object) -> dict:
     required = entry.get("required", False)
     if not isinstance(required, bool):
         raise ValueError(f"{where}: `required` is true or false")
-    # Dify's form editor starts a text input at 48 characters (DEFAULT_VALUE_MAX_LEN); elsewhere no limit.
+    # Dify's form editor starts a text input at 48 characters (web/config/index.ts DEFAULT_VALUE_MAX_LEN).
     max_length = entry.get("max_length", 48 if kind == "text-input" else None)
     if max_length is not None and (kind not in ("text-input", "paragraph", "file-list") or type(max_length) is not int):
         raise ValueError(f"{where}: `max_length` is a whole number, for text-input, paragraph and file-list")
