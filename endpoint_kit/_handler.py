@@ -16,6 +16,7 @@ the daemon accepts.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 import uuid
@@ -54,6 +55,8 @@ def endpoint(
     (default: the Service API's {"code", "message", "status"}). `cors_setting`: the list setting naming
     allowed origins (None: no CORS headers).
     """
+
+    _check_policy(auth)
 
     def decorator(handler: Handler) -> SdkInvoke:
         @functools.wraps(handler)
@@ -107,6 +110,16 @@ def _error_response(render_error: Callable[[EndpointError], Response], error: Ex
     if error.no_retry:  # the `openai` SDK and others retry 5xx on their own: this one must not be
         response.headers.update(NO_RETRY)
     return response
+
+
+def _check_policy(auth: Callable[..., object]) -> None:
+    """Fail when the plugin loads, not on each request: `auth=no_auth` (not called) is a common slip."""
+    try:
+        inspect.signature(auth).bind(None, None)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"auth must be a policy taking (request, settings), such as key_auth() or no_auth(); got {auth!r}"
+        ) from None
 
 
 def _snake(name: str) -> str:

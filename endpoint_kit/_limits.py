@@ -2,13 +2,16 @@
 
 What no accepted request may reach, per runtime (the SDK's INSTALL_METHOD, `session.install_method`):
 - Local (stdio): the daemon kills a plugin that writes a stdout line over 5 MiB
-  (PLUGIN_RUNTIME_MAX_BUFFER_SIZE), and the line that calls an app carries the body's text, twice when a
-  route also passes it as an input. JSON text never grows when it is written again (control characters
-  are already escaped in a JSON body), so a body of half the line, less room for the envelope, is safe.
-- Local and remote: the daemon truncates request bodies at 10 MiB; uploads go on to Dify over HTTP,
-  not on that line, so they may come closer to it.
-- Serverless: the daemon refuses a request whose message passes MAX_SERVERLESS_REQUEST_BYTES (5 MiB)
-  after hex encoding, which doubles the raw HTTP request (`internal/core/serverless_runtime/io.go`).
+  (PLUGIN_RUNTIME_MAX_BUFFER_SIZE, default 5242880, `internal/types/app/config.go`), and the line
+  that calls an app carries the body's text, twice when a route also passes it as an input. JSON text
+  never grows when it is written again (control characters are already escaped in a JSON body), so a
+  body of half the line, less room for the envelope, is safe.
+- Local and remote: the daemon truncates request bodies at 10 MiB (`internal/service/endpoint.go`,
+  `io.LimitReader(req.Body, 10*1024*1024)`); uploads go on to Dify over HTTP, not on that line, so
+  they may come closer to it.
+- Serverless: the daemon refuses a request whose message passes MAX_SERVERLESS_REQUEST_BYTES (default
+  5242880, `config.go`) after hex encoding, which doubles the raw HTTP request
+  (`internal/core/serverless_runtime/io.go`).
 """
 
 from __future__ import annotations

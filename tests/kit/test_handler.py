@@ -3,6 +3,7 @@
 import logging
 from types import SimpleNamespace
 
+import pytest
 from dify_plugin.core.utils.http_parser import deserialize_request
 from werkzeug import Response
 from werkzeug.exceptions import BadRequest
@@ -165,3 +166,8 @@ def test_runtime_as_the_sdk_was_told():
     assert runtime(None) == "local"
     assert runtime(SimpleNamespace(install_method="remote")) == "remote"
     assert runtime(SimpleNamespace(install_method=SimpleNamespace(value="serverless"))) == "serverless"
+
+
+def test_a_policy_factory_passed_uncalled_fails_when_the_plugin_loads():
+    with pytest.raises(TypeError, match=r"such as key_auth\(\) or no_auth\(\)"):
+        endpoint(auth=no_auth)  # type: ignore[arg-type]
