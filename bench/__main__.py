@@ -326,7 +326,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    os.environ.setdefault("DUCK_KEEPALIVE_SECONDS", "10")
+    os.environ.setdefault("ENDPOINT_KIT_KEEPALIVE_SECONDS", "10")
     started = time.perf_counter()
     relay_rates, relay_chunks = relay(sizes)
     raw = {

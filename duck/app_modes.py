@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from duck.errors import mode_mismatch
-from endpoint_kit import BoundedMap
+from endpoint_kit import BoundedMap, mode_mismatch
 
 logger = logging.getLogger("duck")
 

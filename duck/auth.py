@@ -11,10 +11,10 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from werkzeug import Request
 
-from duck.errors import app_not_found
 from duck.settings import DuckSettings, duck_settings
 from endpoint_kit import (
     Settings,
+    app_not_found,
     canonical_id,
     key_matches,
     key_refused,

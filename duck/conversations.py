@@ -18,8 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from duck.errors import conversation_not_found
-from endpoint_kit import BoundedMap, canonical_id
+from endpoint_kit import BoundedMap, canonical_id, conversation_not_found
 
 logger = logging.getLogger("duck")
 

@@ -13,10 +13,10 @@ import time
 
 from werkzeug import Request, Response
 
-from duck import auth, encoders, invoke, webhooks
+from duck import auth, invoke, webhooks
 from duck.models import RunRequest
 from duck.settings import DuckSettings
-from endpoint_kit import BoundedMap, EndpointError, Settings, json_response, key_matches, verify_signature
+from endpoint_kit import BoundedMap, EndpointError, Settings, json_bytes, json_response, key_matches, verify_signature
 
 REMEMBER_SECONDS = 24 * 3600
 ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
@@ -63,7 +63,7 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: DuckSe
             memory.delete(key)  # a failed run is not remembered: the sender's retry runs it again
         raise
     if delivery.delivery_id:
-        kept = answer if len(encoders.dumps(answer)) <= MAX_KEPT_ANSWER_BYTES else None
+        kept = answer if len(json_bytes(answer)) <= MAX_KEPT_ANSWER_BYTES else None
         if not memory.put(key, {"state": "done", "answer": kept}):
             # Over quota the daemon stores the value, then fails, and keeps serving the "running" claim from
             # its read cache (persistence.go Save): forget the delivery (a smaller write, which the quota

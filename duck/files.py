@@ -12,8 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from werkzeug import Request
 
-from duck.dify_errors import dify_error
-from endpoint_kit import EndpointError, invalid_param
+from endpoint_kit import EndpointError, dify_error, invalid_param
 
 FILE_TYPES = ("file", "file-list")
 HOW_TO_SEND_FILES = (
@@ -94,7 +93,7 @@ def _file_inputs(session, app_id: str) -> dict[str, str]:
     try:
         parameters = session.app.fetch_app(app_id)
     except Exception as e:
-        raise dify_error(e, expect=None) from None
+        raise dify_error(e) from None
     found = {}
     for entry in parameters.get("user_input_form") or []:
         for kind, spec in (entry or {}).items():
@@ -121,7 +120,7 @@ def upload(session, request: Request, limit: int) -> dict:
     try:
         record = session.file.upload(part.filename, content, mimetype)
     except Exception as e:
-        raise dify_error(e, expect=None) from None
+        raise dify_error(e) from None
     # The Service API's upload answer also names who uploaded and when; the SDK's record drops both,
     # so they are the caller's `user` form field (as the Service API takes it) and the time of upload.
     user = request.form.get("user") or None

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 
 from werkzeug import Response
 
-from duck import app_modes, encoders, invoke, openai_memory, routes
+from duck import app_modes, invoke, openai_memory, routes
 from duck.auth import key_configured
-from duck.dify_errors import as_duck_error, from_error_event
 from duck.handler import route
 from duck.models import ChatRequest, validate
 from duck.openai_memory import Turn
 from duck.settings import DuckSettings
-from endpoint_kit import EndpointError
+from endpoint_kit import SSE, EndpointError, as_endpoint_error, from_error_event, json_bytes
 
 # OpenAI's own parameters that would change what a request means, and that a Dify app cannot honour.
 UNSUPPORTED = "Duck runs a Dify app, whose own model settings and tools apply"
@@ -67,7 +66,7 @@ def unsupported(param: str, what: str) -> ParamError:
 
 def error_response(error: EndpointError) -> Response:
     return Response(
-        encoders.dumps(error_body(error)), status=error.status, headers=error.headers, content_type="application/json"
+        json_bytes(error_body(error)), status=error.status, headers=error.headers, content_type="application/json"
     )
 
 
@@ -132,7 +131,7 @@ def run(
             "user": user,
         },
     )
-    return Run(invoke.chat(session, app_id, request, expect=None), plan)
+    return Run(invoke.chat(session, app_id, request, expect="any"), plan)
 
 
 @dataclass
@@ -193,7 +192,7 @@ class Answer:
             for event in events:
                 self.text_of(event)
         except Exception as e:
-            raise as_duck_error(e) from None
+            raise as_endpoint_error(e) from None
         return self
 
     def usage_or_zero(self) -> dict:
@@ -230,7 +229,7 @@ def remember(session, started: Run, answer: Answer) -> None:
 def sse(data: dict, event: str | None = None) -> bytes:
     """One Server-Sent Event frame (with an `event:` line when named, as the Responses API sends)."""
     head = b"event: " + event.encode() + b"\n" if event else b""
-    return head + encoders.SSE.encode(data)
+    return head + SSE.encode(data)
 
 
 SSE_PING = b": ping\n\n"  # the keep-alive of OpenAI streams: an SSE comment, which clients skip

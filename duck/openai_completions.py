@@ -9,11 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
 from duck import openai
-from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
-from duck.responses import json_response, stream_response
 from duck.settings import DuckSettings
+from endpoint_kit import as_endpoint_error, json_response, stream_response
 
 
 class TextCompletionRequest(BaseModel):
@@ -102,5 +101,5 @@ def stream(events: Iterable[dict], model: str, include_usage: bool) -> Iterator[
         if include_usage:
             yield openai.sse({**completion.object("", None, usage=True), "choices": []})
     except Exception as e:  # the status is already sent: the error becomes the last frame
-        yield openai.sse(openai.server_error_body(as_duck_error(e)))
+        yield openai.sse(openai.server_error_body(as_endpoint_error(e)))
     yield b"data: [DONE]\n\n"

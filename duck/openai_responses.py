@@ -18,12 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
 from duck import openai
-from duck.dify_errors import as_duck_error
 from duck.models import Text
 from duck.openai_memory import Turn
-from duck.responses import json_response, stream_response
 from duck.settings import DuckSettings
-from endpoint_kit import BoundedMap
+from endpoint_kit import BoundedMap, as_endpoint_error, json_response, stream_response
 
 logger = logging.getLogger("duck")
 
@@ -293,7 +291,7 @@ def stream(
     except Exception as e:  # the status is already sent: the response fails as the Responses API says so
         if not opened:  # a silent app failed: clients (the official SDK's helper) need `response.created` first
             yield event("response.created", response=response.object("in_progress", []))
-        error = openai.server_error_body(as_duck_error(e))["error"]
+        error = openai.server_error_body(as_endpoint_error(e))["error"]
         failed = response.object(
             "failed", [response.item("incomplete")], {"code": "server_error", "message": error["message"]}
         )

@@ -14,9 +14,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
 from duck import app_modes, conversation_list, conversations
-from duck.errors import conversation_not_found
 from duck.models import Text
-from endpoint_kit import EndpointError
+from endpoint_kit import EndpointError, conversation_not_found
 
 _NO_HISTORY = "Dify gives plugins no access to an app's messages; the app's own conversation memory still has them"
 _NO_STOP = "a plugin cannot stop an app run: the Dify plugin daemon has no message to cancel one"

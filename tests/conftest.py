@@ -43,7 +43,9 @@ def runtime(request):
     from devkit.harness import Runtime
 
     running = Runtime(
-        plugin_dir=ROOT, env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"}, runtime=request.param
+        plugin_dir=ROOT,
+        env={"ENDPOINT_KIT_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "3"},
+        runtime=request.param,
     )
     yield running
     running.stop()

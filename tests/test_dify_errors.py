@@ -1,13 +1,11 @@
 """Dify's real failures (as the daemon words them) become clear errors, through the real dispatch path."""
 
 import json
-import uuid
 
 import pytest
 
 from devkit.errors import InvocationError
 from devkit.storage import Storage
-from duck import dify_errors
 
 DIFY_500 = (
     "invoke app failed: request failed with status code: 500 and respond with: "
@@ -151,15 +149,3 @@ def test_an_error_event_first_forbids_retries(call, plugin, monkeypatch):
     monkeypatch.setattr(plugin.host, "apps", ErrorFirstApps())
     reply = call("POST", "/apps/demo-chat/chat-messages", {"query": "x"})
     assert answer(reply) == (400, "completion_request_error", "quota") and reply.headers["x-should-retry"] == "false"
-
-
-def test_translation_is_pure_and_shared():
-    assert dify_errors.dify_error(Exception(NO_APP)).code == "app_not_found"
-    conversation = str(uuid.uuid4())
-    assert dify_errors.dify_error(Exception(UNKNOWN_CONVERSATION), "chat", conversation_id=conversation).status == 404
-    assert dify_errors.invocation_error(Exception(DIFY_500), "completion", blocking=True).status == 501
-    assert dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True).status == 501
-    assert (
-        dify_errors.invocation_error(Exception(DIFY_500), "workflow", blocking=True, known_mode="workflow").status
-        == 500
-    )

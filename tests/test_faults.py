@@ -42,7 +42,7 @@ def test_transport_breaks_mid_stream(runtime):
 
 
 def test_app_hangs_past_the_invocation_timeout(runtime):
-    """The fixture runs the plugin with MAX_INVOCATION_TIMEOUT=3 and DUCK_KEEPALIVE_SECONDS=0.5."""
+    """The fixture runs the plugin with MAX_INVOCATION_TIMEOUT=3 and ENDPOINT_KIT_KEEPALIVE_SECONDS=0.5."""
     started = time.monotonic()
     response = httpx.post(
         runtime.base_url + CHAT,

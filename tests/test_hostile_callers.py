@@ -176,7 +176,7 @@ def runtime():
     """The local runtime with a generous invocation timeout: a busy machine must not look like a 504."""
     from devkit.harness import Runtime
 
-    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "60"})
+    running = Runtime(env={"ENDPOINT_KIT_KEEPALIVE_SECONDS": "0.5", "MAX_INVOCATION_TIMEOUT": "60"})
     yield running
     running.stop()
 

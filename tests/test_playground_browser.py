@@ -41,7 +41,9 @@ SERVED_APPS = ["demo-chat", "demo-workflow", "demo-completion"]
 @pytest.fixture(scope="module")
 def served():
     # Paced tokens, so that a streamed answer visibly grows.
-    running = Runtime(f"openai_models={','.join(SERVED_APPS)}", delay_ms=80, env={"DUCK_KEEPALIVE_SECONDS": "0.5"})
+    running = Runtime(
+        f"openai_models={','.join(SERVED_APPS)}", delay_ms=80, env={"ENDPOINT_KIT_KEEPALIVE_SECONDS": "0.5"}
+    )
     yield running
     running.stop()
 

@@ -55,11 +55,11 @@ def test_a_3_mb_answer_arrives_whole_on_every_route(runtime, route):
 
 
 def test_an_app_silent_before_its_first_event_gets_a_started_stream_and_pings():
-    """Duck waits DUCK_KEEPALIVE_SECONDS for the first event, then starts the stream and keeps it alive.
+    """Duck waits ENDPOINT_KIT_KEEPALIVE_SECONDS for the first event, then starts the stream and keeps it alive.
 
     Its own runtime: Duck learns app modes in storage and then refuses a wrong route before the app runs.
     """
-    running = Runtime(env={"DUCK_KEEPALIVE_SECONDS": "0.5"})
+    running = Runtime(env={"ENDPOINT_KIT_KEEPALIVE_SECONDS": "0.5"})
     try:
         with httpx.Client(base_url=running.base_url, headers=running.headers, timeout=30) as client:
             with client.stream("POST", "/apps/demo-chat/chat-messages", json={"query": "/hang 2"}) as response:

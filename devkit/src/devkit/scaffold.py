@@ -42,10 +42,6 @@ COPIED_TESTS = [
     "test_settings.py",
     "test_auth.py",
     "test_models.py",
-    "test_encoders.py",
-    "test_responses.py",
-    "test_streaming.py",
-    "test_invoke.py",
     "test_manifest.py",
 ]
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")

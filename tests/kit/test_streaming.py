@@ -1,12 +1,15 @@
-"""The stream body every streaming route shares: bounded first wait, coalescing, pacing, pings, errors."""
+"""Streamed responses: the body's bounded first wait, coalescing, pacing, pings, errors; the response builders."""
 
 import time
 
 import gevent
+import orjson
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
-from duck import encoders, streaming
-from endpoint_kit import EndpointError
+from endpoint_kit import NDJSON, AppStream, EndpointError, app_response, ndjson_response, sse_response, text_response
+from endpoint_kit import _streaming as streaming
 
 
 def events(count, gap=0.0, fail=None):
@@ -21,12 +24,11 @@ def events(count, gap=0.0, fail=None):
 
 def answers(chunks):
     frames = b"".join(chunks).split(b"\n")
-    return [encoders.orjson.loads(f).get("answer") for f in frames if f and not f.startswith(b'{"event":"ping"')]
+    return [orjson.loads(f).get("answer") for f in frames if f and not f.startswith(b'{"event":"ping"')]
 
 
 def body(app_events, **kwargs):
-    framing = encoders.NDJSON
-    return list(streaming.body(app_events, framing.render, framing.ping, **kwargs))
+    return list(streaming.stream_body(app_events, NDJSON.render, NDJSON.ping, **kwargs))
 
 
 def test_events_already_waiting_travel_in_one_chunk():
@@ -64,7 +66,7 @@ def test_pings_while_the_app_is_silent():
 
     started = time.monotonic()
     chunks = body(slow(), keepalive=0.1)
-    assert 2 <= chunks.count(encoders.NDJSON.ping) <= (time.monotonic() - started) / 0.1
+    assert 2 <= chunks.count(NDJSON.ping) <= (time.monotonic() - started) / 0.1
     assert answers(chunks) == ["a", "b"]
 
 
@@ -75,7 +77,7 @@ def test_an_opening_starts_the_response_before_any_event():
 
 def test_a_failure_after_events_flushes_them_then_ends_with_the_error():
     chunks = body(events(3, fail=Exception("read app failed: http: read on closed response body")))
-    frames = [encoders.orjson.loads(f) for f in b"".join(chunks).splitlines()]
+    frames = [orjson.loads(f) for f in b"".join(chunks).splitlines()]
     assert [f.get("answer") for f in frames[:3]] == ["t0 ", "t1 ", "t2 "]
     assert frames[-1]["event"] == "error" and frames[-1]["code"] == "app_stream_timeout"
     assert "240 s" in frames[-1]["message"]
@@ -86,7 +88,7 @@ def test_a_renderer_that_breaks_ends_the_stream_with_what_it_wrote():
         yield b"a"
         raise RuntimeError("a bug")
 
-    assert list(streaming.body(events(1), render)) == [b"a"]
+    assert list(streaming.stream_body(events(1), render)) == [b"a"]
 
 
 def test_first_waits_a_bounded_time_and_raises_the_apps_failure():
@@ -115,14 +117,50 @@ def test_the_app_is_read_to_the_end_when_the_caller_leaves():
         yield from events(3, gap=0.01)
         finished.append(True)
 
-    stream = streaming.body(app(), encoders.NDJSON.render)
+    stream = streaming.stream_body(app(), NDJSON.render)
     next(stream)
     stream.close()
     gevent.sleep(0.2)
     assert finished == [True]
 
 
-def test_split_keeps_every_byte_in_pieces_of_at_most_the_limit():
-    data = bytes(range(256)) * 10
-    pieces = list(streaming.split([data, "é"], 1000))
-    assert [len(p) for p in pieces] == [1000, 1000, 560, 2] and b"".join(pieces) == data + "é".encode()
+def test_responses_name_their_format_and_never_buffer():
+    events = [{"event": "message", "answer": "a", "conversation_id": "c"}]
+    for response, content_type, body in [
+        (
+            sse_response(events),
+            "text/event-stream",
+            b'data: {"event":"message","answer":"a","conversation_id":"c"}\n\n',
+        ),
+        (ndjson_response(events), "application/x-ndjson", b'{"event":"message","answer":"a","conversation_id":"c"}\n'),
+        (text_response(events), "text/plain", b"a"),
+    ]:
+        assert response.status_code == 200 and response.mimetype == content_type
+        assert response.headers["Cache-Control"] == "no-cache" and response.headers["X-Accel-Buffering"] == "no"
+        assert response.is_streamed and b"".join(response.response) == body
+
+
+def test_app_response_is_json_when_blocking_and_negotiates_a_stream():
+    def answer(accept, result):
+        request = Request(EnvironBuilder(headers={"Accept": accept} if accept else {}).get_environ())
+        return app_response(request, result)
+
+    blocking = answer("", {"answer": "é"})
+    assert blocking.mimetype == "application/json" and blocking.get_data() == '{"answer":"é"}'.encode()
+    assert answer("", []).mimetype == "text/event-stream" and answer("*/*", []).mimetype == "text/event-stream"
+    assert answer("application/x-ndjson", []).mimetype == "application/x-ndjson"
+    assert answer("text/event-stream;q=0.5, application/x-ndjson", []).mimetype == "application/x-ndjson"
+
+
+def test_a_stream_whose_app_is_still_silent_starts_with_a_ping():
+    def late():
+        gevent.sleep(0.1)
+        yield {"event": "message", "answer": "a", "conversation_id": "c"}
+
+    source = streaming.Source(late())
+    response = sse_response(AppStream(source, source.first(0.01)))
+    chunks = list(response.response)
+    assert response.status_code == 200 and chunks[0] == b"event: ping\n\n"
+    assert chunks[1].startswith(b'data: {"event":"message"')
+    silent = streaming.Source(late())
+    assert next(iter(text_response(AppStream(silent, None)).response)) == b""  # plain text has no ping
