@@ -11,13 +11,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import jmespath
 import jmespath.exceptions
 from werkzeug import Request
+from werkzeug.datastructures import MultiDict
 
-from endpoint_kit import EndpointError, check_tree, invalid_param, text_body
+from endpoint_kit import EndpointError, check_tree, form_body, invalid_param, text_body
 
 DISCORD_CONTENT_LIMIT = 2000  # characters in an interaction response's content
 _TEXT_KINDS = ("text-input", "paragraph")
@@ -65,7 +65,7 @@ def read(request: Request, provider: str) -> Delivery:
     if "\x00" in raw:
         raise invalid_param("The request body must not contain NUL characters.")
     if request.mimetype == "application/x-www-form-urlencoded":
-        payload: Any = _form(raw)
+        payload: Any = _form(form_body(request))
     else:
         try:
             payload = json.loads(raw, parse_constant=_not_json, parse_float=_finite) if raw.strip() else None
@@ -160,18 +160,13 @@ def answer_for(provider: str, result: dict, text: str) -> dict:
     return {"answer": result.get("answer", text)}
 
 
-def _form(raw: str) -> dict:
-    fields: dict[str, Any] = {}
-    for key, value in parse_qsl(raw, keep_blank_values=True):
-        fields[key] = (
-            [*fields[key], value]
-            if isinstance(fields.get(key), list)
-            else ([fields[key], value] if key in fields else value)
-        )
-    if isinstance(fields.get("payload"), str):  # Slack's interactive messages: a JSON document in a field
+def _form(fields: MultiDict[str, str]) -> dict:
+    """A form body as an object: a repeated field becomes a list."""
+    payload: dict[str, Any] = {key: values[0] if len(values) == 1 else values for key, values in fields.lists()}
+    if isinstance(payload.get("payload"), str):  # Slack's interactive messages: a JSON document in a field
         with contextlib.suppress(ValueError, RecursionError):
-            fields["payload"] = json.loads(fields["payload"], parse_constant=_not_json)
-    return fields
+            payload["payload"] = json.loads(payload["payload"], parse_constant=_not_json)
+    return payload
 
 
 def _not_json(constant: str) -> None:

@@ -132,9 +132,7 @@ def too_large(limit: int) -> EndpointError:
 
 def _urlencoded_fields(raw: bytes, max_parts: int) -> MultiDict[str, str]:
     try:
-        pairs = parse_qsl(
-            raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, errors="strict", max_num_fields=max_parts
-        )
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=max_parts)
     except UnicodeDecodeError:
         raise invalid_param("The form body is not valid UTF-8 (percent-decoded).") from None
     except ValueError:  # max_num_fields exceeded

@@ -288,6 +288,14 @@ def test_a_form_bodys_json_payload_field_never_gives_a_5xx(hook, payload, app_id
     assert reply.status < 500 and isinstance(reply.json, dict), reply.body
 
 
+def test_a_form_field_that_is_not_utf8_once_percent_decoded_is_refused(hook, plugin):
+    """Not replaced by U+FFFD behind the caller's back: the app would get text the sender never sent."""
+    conversations = len(plugin.host.apps.conversations)
+    reply = hook("slack", app_id="demo-chat", body=b"text=caf%E9&trigger_id=1.2.latin1")
+    assert (reply.status, reply.json["code"]) == (400, "invalid_param") and "UTF-8" in reply.json["message"]
+    assert len(plugin.host.apps.conversations) == conversations
+
+
 def test_unknown_and_malformed_app_ids(hook):
     assert hook("github", app_id="no-such-app").status == 404
     assert hook("github", app_id="bad%20id").status == 404
