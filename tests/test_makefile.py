@@ -1,11 +1,10 @@
-"""The Makefile's promises: `make serve` installs only what serving needs; a new plugin's `make test` works."""
+"""The Makefile's promise: `make serve` installs only what serving needs."""
 
 import shutil
 import subprocess
 
 import pytest
 
-from devkit.scaffold import new_plugin
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
@@ -21,11 +20,4 @@ def planned(target: str, cwd) -> str:
 def test_serve_needs_no_browser_and_no_node_clients():
     plan = planned("serve", ROOT)
     assert "devkit serve" in plan
-    assert not [word for word in ("apt-get", "chromium", "npm") if word in plan]
-
-
-def test_a_new_plugins_make_test_needs_only_what_its_tests_use(tmp_path):
-    plugin = new_plugin("fresh", tmp_path, ["chat"])
-    plan = planned("test", plugin)
-    assert "pytest" in plan
     assert not [word for word in ("apt-get", "chromium", "npm") if word in plan]

@@ -1,4 +1,4 @@
-"""devkit (or python -m devkit): serve, check, package, sign and scaffold Dify endpoint plugins without Dify."""
+"""devkit (or python -m devkit): start, serve, check, package, sign and update Dify endpoint plugins without Dify."""
 
 from gevent import monkey
 
@@ -54,24 +54,54 @@ def main(argv: list[str] | None = None) -> int:
     package.add_argument("dir", nargs="?", default=".")
     package.add_argument("-o", "--output", type=Path, help="file or folder to write (default: here)")
 
-    new = commands.add_parser("new", help="start a new endpoint plugin from Duck")
-    new.add_argument("name")
+    new = commands.add_parser(
+        "new",
+        help="render a new endpoint plugin from the copier template (no questions: each option has a default)",
+    )
+    new.add_argument("name", help="plugin name: lower-case letters, digits, _ and - (the daemon's rule)")
     new.add_argument("--into", type=Path, default=Path("."), help="parent folder (default: here)")
     new.add_argument(
         "--routes",
-        default="chat,workflow,completion,run,parameters,duck",
-        help="Duck routes to keep, comma-separated (default: all)",
+        default="app,webhook",
+        help="comma-separated: app (POST /ask streams a Dify app's answer), webhook (POST /webhook, JSON body), "
+        "form (POST /command, form-encoded body) (default: app,webhook)",
     )
-    new.add_argument("--author", default="me")
-    new.add_argument("--description", default="")
+    new.add_argument(
+        "--auth",
+        default="key",
+        choices=["key", "signature", "none"],
+        help="key: an API key; signature: the webhook sender's signature (sender and secret are settings); "
+        "none (default: key)",
+    )
+    new.add_argument("--author", help="lower-case letters, digits, _ and - (default: me)")
+    new.add_argument("--description", help="one line for Dify's plugin list")
+    new.add_argument(
+        "--template", help="git URL or path of the template repository (default: the checkout this dev kit runs from)"
+    )
+
+    update = commands.add_parser(
+        "update", help="bring a plugin to a newer template: copier's 3-way merge, then the vendored endpoint_kit"
+    )
+    update.add_argument("dir", nargs="?", default=".", help="plugin folder, a clean git work tree (default: here)")
+    update.add_argument("--to", help="template tag, branch or commit (default: the newest tag, else HEAD)")
 
     endpoint = commands.add_parser("endpoint", help="work with a plugin's endpoints")
     endpoint_commands = endpoint.add_subparsers(dest="action", required=True)
-    add = endpoint_commands.add_parser("add", help="add a spec, a handler and a test, and register them")
-    add.add_argument("name")
-    add.add_argument("--method", default="GET")
-    add.add_argument("--path", required=True, help="werkzeug rule, e.g. /hello/<name>")
-    add.add_argument("--dir", type=Path, default=Path("."))
+    add = endpoint_commands.add_parser(
+        "add", help="add a route from the template's snippets: spec, handler and test, registered with its settings"
+    )
+    add.add_argument("name", help="lower-case letters, digits and _, e.g. order_paid")
+    add.add_argument("--method", default="POST", choices=["POST", "PUT", "DELETE"], type=str.upper)
+    add.add_argument("--path", required=True, help="werkzeug rule, e.g. /orders/<order_id>")
+    add.add_argument(
+        "--kind",
+        default="webhook",
+        choices=["app", "webhook", "form"],
+        help="app: streams a Dify app's answer; webhook: a JSON body; form: a form-encoded body (default: webhook)",
+    )
+    add.add_argument("--auth", choices=["key", "signature", "none"], help="default: the plugin's own (its answers)")
+    add.add_argument("--dir", type=Path, default=Path("."), help="plugin folder (default: here)")
+    add.add_argument("--template", help="git URL or path of the template repository (default: as for new)")
 
     keygen = commands.add_parser("keygen", help="make an RSA-4096 key pair (PKCS#1 PEM, as Dify loads them)")
     keygen.add_argument("private_key", type=Path, help="where to write the private key, e.g. me.private.pem")
@@ -112,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "check": run_check,
         "package": run_package,
         "new": run_new,
+        "update": run_update,
         "endpoint": run_endpoint_add,
         "keygen": run_keygen,
         "sign": run_sign,
@@ -192,10 +223,14 @@ def _serve(args, plugin_dir: Path, unpack_into: Path | None = None) -> int:
 
 def run_check(args) -> int:
     from devkit.package import check
+    from devkit.plugin_template import library_drift
 
     problems = check(Path(args.dir).resolve())
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
+    drift = library_drift(Path(args.dir).resolve())  # Dify would not refuse it, but it is not the library
+    if drift:
+        print(f"warning: {drift}", file=sys.stderr)
     if not problems:
         print("ok: Dify would accept this plugin")
     return 1 if problems else 0
@@ -213,23 +248,44 @@ def run_package(args) -> int:
 
 
 def run_new(args) -> int:
-    from devkit.scaffold import ScaffoldError, new_plugin
+    from devkit.plugin_template import TemplateError, new_plugin
 
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     try:
-        target = new_plugin(args.name, args.into.resolve(), routes, args.author, args.description)
-    except ScaffoldError as e:
+        target = new_plugin(args.name, args.into, routes, args.auth, args.author, args.description, args.template)
+    except TemplateError as e:
         return _fail(str(e))
-    print(f"created {target}\nnext: cd {target} && make test")
+    print(f"created {target}")
+    print(f"next: cd {target} && python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt")
+    print("      .venv/bin/python -m pytest -q, then git add -A && git commit (devkit update needs a clean tree)")
+    return 0
+
+
+def run_update(args) -> int:
+    from devkit.plugin_template import TemplateError, update_plugin
+
+    try:
+        conflicts = update_plugin(Path(args.dir), args.to)
+    except TemplateError as e:
+        return _fail(str(e))
+    if conflicts:
+        print("updated, with conflicts to resolve (between <<<<<<< before updating and >>>>>>> after updating):")
+        for file in conflicts:
+            print(f"  {file}")
+        return 1
+    print("updated: review with git diff")
     return 0
 
 
 def run_endpoint_add(args) -> int:
-    from devkit.scaffold import ScaffoldError, add_endpoint
+    from devkit.endpoint_add import add_endpoint
+    from devkit.plugin_template import TemplateError
 
     try:
-        created = add_endpoint(args.dir.resolve(), args.name, args.method, args.path)
-    except (ScaffoldError, OSError, KeyError) as e:
+        created = add_endpoint(
+            args.dir.resolve(), args.name, args.method, args.path, args.kind, args.auth, args.template
+        )
+    except (TemplateError, OSError) as e:
         return _fail(str(e))
     print("created " + ", ".join(str(p) for p in created))
     return 0

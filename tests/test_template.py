@@ -1,0 +1,220 @@
+"""The template cannot rot: every combination of its options renders a plugin that passes its own
+tests, `devkit check` and ruff; `endpoint add` and `update` keep such a plugin working."""
+
+import ast
+import filecmp
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devkit.endpoint_add import add_endpoint
+from devkit.plugin_template import ROUTES, TemplateError, new_plugin
+
+ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "endpoint_kit"
+RUFF = Path(sys.executable).parent / "ruff"
+ROUTE_SETS = [list(c) for n in range(1, len(ROUTES) + 1) for c in itertools.combinations(ROUTES, n)]
+COMBINATIONS = [(routes, auth) for routes in ROUTE_SETS for auth in ("key", "signature", "none")]
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
+SETTINGS_FOR = {"key": {"api_key"}, "signature": {"webhook_sender", "webhook_secret"}, "none": set()}
+
+
+# This venv holds Duck's pytest plugins too (hypothesis, schemathesis, ...): seconds of start-up per run that a
+# plugin's own venv (pytest, ruff, the dev kit) does not have. Its conftest loads devkit.testing by name.
+PLUGIN_PYTEST_ENV = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def run(*command, cwd=None, env=None, timeout=300):
+    return subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def own_checks(plugin: Path) -> list[str]:
+    """What fails when the plugin runs its own tests and `devkit check` (empty: all passed)."""
+    failures = []
+    tests = run(sys.executable, "-m", "pytest", "-q", "-x", cwd=plugin, env=PLUGIN_PYTEST_ENV)
+    if tests.returncode != 0:
+        failures.append(f"{plugin.name}: its tests fail\n{tests.stdout[-4000:]}{tests.stderr[-2000:]}")
+    check = run(sys.executable, "-m", "devkit", "check", plugin)
+    if check.returncode != 0:
+        failures.append(f"{plugin.name}: devkit check fails\n{check.stdout}{check.stderr}")
+    return failures
+
+
+def ruff_problems(folder: Path) -> str:
+    """ruff's complaints over every plugin under `folder`, each with its own ruff.toml ('' when none)."""
+    lint = run(RUFF, "check", "--no-cache", folder)
+    style = run(RUFF, "format", "--check", "--no-cache", folder)
+    return "" if lint.returncode == style.returncode == 0 else lint.stdout + style.stdout
+
+
+def rendered_text(plugin: Path) -> dict[str, str]:
+    files = (f for f in sorted(plugin.rglob("*")) if f.is_file() and ".git" not in f.relative_to(plugin).parts)
+    return {str(f.relative_to(plugin)): f.read_text() for f in files}
+
+
+def template_repo(into: Path) -> Path:
+    """This checkout's template (its working tree) as a small git repo: copier clones its source for
+    every render, and a clone of the whole project costs seconds each."""
+    repo = into / "template-repo"
+    repo.mkdir()
+    shutil.copy2(ROOT / "copier.yml", repo)
+    shutil.copytree(ROOT / "template", repo / "template", symlinks=True)
+    shutil.copytree(LIBRARY, repo / "endpoint_kit", ignore=shutil.ignore_patterns("__pycache__"))
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
+        subprocess.run([*GIT, *args], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+def render(into: Path, routes: list[str], auth: str, template: Path) -> Path:
+    """`devkit new` for one combination, as an author runs it."""
+    name = f"p-{'-'.join(routes)}-{auth}"
+    made = run(
+        sys.executable,
+        "-m",
+        "devkit",
+        "new",
+        name,
+        "--into",
+        into,
+        "--routes",
+        ",".join(routes),
+        "--auth",
+        auth,
+        "--author",
+        "acme",
+        "--template",
+        template,
+    )
+    assert made.returncode == 0, made.stderr
+    return into / name
+
+
+@pytest.fixture(scope="module")
+def plugins(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    into = tmp_path_factory.mktemp("combinations")
+    template = template_repo(tmp_path_factory.mktemp("template"))
+    with ThreadPoolExecutor(max_workers=3) as pool:  # each render is a subprocess; 2 cores
+        rendered = pool.map(lambda combination: render(into, *combination, template), COMBINATIONS)
+        return {("-".join(routes), auth): plugin for (routes, auth), plugin in zip(COMBINATIONS, rendered, strict=True)}
+
+
+def test_every_combination_passes_its_own_tests_devkit_check_and_ruff(plugins):
+    assert len(plugins) == 21
+    with ThreadPoolExecutor(max_workers=3) as pool:  # each check is a subprocess; 2 cores
+        failures = [f for found in pool.map(own_checks, plugins.values()) for f in found]
+    assert not failures, "\n\n".join(failures)
+    problems = ruff_problems(next(iter(plugins.values())).parent)
+    assert not problems, problems
+
+
+def test_no_rendered_file_names_duck(plugins):
+    for plugin in plugins.values():
+        for name, text in rendered_text(plugin).items():
+            assert "duck" not in (name + text).lower(), f"{plugin.name}/{name}"
+
+
+def test_the_provider_declares_only_the_settings_its_routes_read(plugins):
+    for (routes, auth), plugin in plugins.items():
+        provider = yaml.safe_load((plugin / "provider" / f"{plugin.name}.yaml").read_text())
+        wanted = SETTINGS_FOR[auth] | ({"app"} if "app" in routes else set())
+        assert {s["name"] for s in provider["settings"]} == wanted, plugin.name
+        specs = {Path(s).stem for s in provider["endpoints"]}
+        assert specs == {{"app": "ask", "webhook": "webhook", "form": "command"}[r] for r in routes.split("-")}
+        manifest = yaml.safe_load((plugin / "manifest.yaml").read_text())
+        assert ("app" in manifest["resource"]["permission"]) == ("app" in routes)  # the daemon's AllowInvokeApp
+
+
+def test_the_library_is_vendored_exactly_with_what_it_needs_at_run_time(plugins):
+    plugin = plugins[("app-webhook-form", "key")]
+    comparison = filecmp.dircmp(LIBRARY, plugin / "endpoint_kit", ignore=["__pycache__"])
+    assert not (comparison.diff_files or comparison.left_only or comparison.right_only)
+    assert not (plugin / "endpoint_kit").is_symlink()
+    requirements = {
+        line.split("==")[0].lower().replace("-", "_") for line in (plugin / "requirements.txt").read_text().split()
+    }
+    for imported in _third_party_imports(LIBRARY):
+        assert imported in requirements | {"dify_plugin", "werkzeug", "gevent", "pydantic", "yaml"}, imported
+
+
+def _third_party_imports(package: Path) -> set[str]:
+    names = set()
+    for file in package.glob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n != package.name}
+
+
+def test_endpoint_add_renders_every_kind_in_a_plugin_outside_the_checkout(tmp_path):
+    plugin = new_plugin("adds", tmp_path, ["webhook"], "none")
+    add_endpoint(plugin, "order_paid", "POST", "/orders/<order_id>/paid", kind="webhook", auth="signature")
+    add_endpoint(plugin, "slash", "POST", "/slack/<team>", kind="form", auth="key")
+    add_endpoint(plugin, "chat", "PUT", "/chat", kind="app", auth="none")
+    provider = yaml.safe_load((plugin / "provider" / "adds.yaml").read_text())
+    assert provider["endpoints"] == [
+        "endpoints/webhook.yaml",
+        "endpoints/order_paid.yaml",
+        "endpoints/slash.yaml",
+        "endpoints/chat.yaml",
+    ]
+    assert [s["name"] for s in provider["settings"]] == ["webhook_sender", "webhook_secret", "api_key", "app"]
+    assert "app" in yaml.safe_load((plugin / "manifest.yaml").read_text())["resource"]["permission"]
+    assert own_checks(plugin) == []
+    assert ruff_problems(plugin) == ""
+
+
+@pytest.fixture(scope="module")
+def rendered_once(tmp_path_factory) -> Path:
+    return new_plugin("refuses", tmp_path_factory.mktemp("once"), ["webhook"], "key")
+
+
+@pytest.fixture
+def webhook_plugin(rendered_once, tmp_path) -> Path:
+    """A fresh copy of a plugin with the webhook route and key auth."""
+    return Path(shutil.copytree(rendered_once, tmp_path / "refuses", symlinks=True))
+
+
+@pytest.mark.parametrize(
+    "name, method, path, kind, message",
+    [
+        ("webhook", "POST", "/other", "webhook", "an endpoint named webhook already exists"),
+        ("again", "POST", "/webhook", "form", "POST /webhook is already routed by endpoints/webhook.yaml"),
+        ("Bad-Name", "POST", "/x", "webhook", "is not an endpoint name"),
+        ("reads", "GET", "/x", "webhook", "reads a request body"),
+        ("nopath", "POST", "x", "webhook", "is not a route path"),
+        ("what", "POST", "/x", "grpc", "unknown kind"),
+    ],
+)
+def test_endpoint_add_refuses(webhook_plugin, name, method, path, kind, message):
+    before = rendered_text(webhook_plugin)
+    with pytest.raises(TemplateError, match=message):
+        add_endpoint(webhook_plugin, name, method, path, kind=kind)
+    assert rendered_text(webhook_plugin) == before
+
+
+def test_a_route_with_other_variable_names_is_a_duplicate(webhook_plugin):
+    add_endpoint(webhook_plugin, "one", "POST", "/items/<item_id>")
+    with pytest.raises(TemplateError, match=r"POST /items/<int:n> is already routed by endpoints/one.yaml"):
+        add_endpoint(webhook_plugin, "two", "POST", "/items/<int:n>")
+
+
+def test_new_refuses_what_dify_would_refuse(tmp_path):
+    with pytest.raises(TemplateError, match="lower-case letters, digits, _ and -"):
+        new_plugin("Bad Name", tmp_path, ["webhook"], "key")
+    with pytest.raises(TemplateError, match="lower-case letters, digits, _ and -"):
+        new_plugin("ok", tmp_path, ["webhook"], "key", author="Acme Inc.")
+    with pytest.raises(TemplateError, match="unknown route"):
+        new_plugin("ok", tmp_path, ["webhook", "grpc"], "key")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(TemplateError, match="already exists"):
+        new_plugin("taken", tmp_path, ["webhook"], "key")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
