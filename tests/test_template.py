@@ -4,7 +4,9 @@ tests, `devkit check` and ruff; `endpoint add` and `update` keep such a plugin w
 import ast
 import filecmp
 import itertools
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devkit import plugin_template
 from devkit.endpoint_add import add_endpoint
-from devkit.plugin_template import ROUTES, TemplateError, new_plugin
+from devkit.plugin_template import ROUTES, TemplateError, devkit_requirement, library_drift, new_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "endpoint_kit"
@@ -218,3 +221,46 @@ def test_new_refuses_what_dify_would_refuse(tmp_path):
     with pytest.raises(TemplateError, match="already exists"):
         new_plugin("taken", tmp_path, ["webhook"], "key")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_devkit_check_warns_when_the_vendored_library_is_not_the_version_it_claims(webhook_plugin):
+    assert library_drift(webhook_plugin) is None
+    edit = webhook_plugin / "endpoint_kit" / "_auth.py"
+    edit.write_text(edit.read_text() + "\nPATCHED = True\n")
+    (webhook_plugin / "endpoint_kit" / "_mine.py").write_text("MINE = True\n")
+
+    checked = run(sys.executable, "-m", "devkit", "check", webhook_plugin)
+
+    assert checked.returncode == 0, checked.stderr  # Dify would still take it
+    version = re.search(r'__version__ = "([^"]+)"', (LIBRARY / "__init__.py").read_text()).group(1)
+    assert (
+        f"warning: endpoint_kit/ claims version {version} but differs from it in _auth.py, _mine.py" in checked.stderr
+    )
+
+
+def test_the_dev_kit_requirement_is_where_it_was_installed_from(monkeypatch):
+    assert devkit_requirement() == f"-e {ROOT / 'devkit'}"  # make setup: pip install -e ./devkit
+
+    class Installed:  # importlib.metadata's view of a non-editable install from git (PEP 610)
+        version = "0.1.0"
+
+        def read_text(self, name):
+            assert name == "direct_url.json"
+            return json.dumps(
+                {
+                    "url": "https://example.com/acme/kit.git",
+                    "vcs_info": {"vcs": "git", "commit_id": "0123abcd", "requested_revision": "v2.0.0"},
+                    "subdirectory": "devkit",
+                }
+            )
+
+    monkeypatch.setattr(plugin_template.importlib.metadata, "distribution", lambda name: Installed())
+    assert (
+        devkit_requirement() == "dify-endpoint-devkit @ git+https://example.com/acme/kit.git@v2.0.0#subdirectory=devkit"
+    )
+
+
+def test_without_a_checkout_new_asks_for_the_template(monkeypatch, tmp_path):
+    monkeypatch.setattr(plugin_template.devkit, "__file__", str(tmp_path / "site-packages" / "devkit" / "__init__.py"))
+    with pytest.raises(TemplateError, match="pass --template <git URL or path"):
+        new_plugin("lost", tmp_path, ["webhook"], "key")

@@ -1,0 +1,57 @@
+"""The author's whole path, through the `devkit` command: a key-less webhook plugin with a signed JSON
+route and a form route is rendered, passes its own tests, serves real signed deliveries, packages,
+and updates, without a library edit and without a Duck name."""
+
+import os
+import subprocess
+import sys
+
+import httpx
+
+from devkit.harness import Runtime
+from devkit.webhooks import signed_headers
+
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
+
+
+def devkit(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "devkit", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+
+
+def test_new_test_serve_package_update(tmp_path):
+    made = devkit("new", "hooks", "--routes", "webhook,form", "--auth", "signature", "--author", "acme", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    plugin = tmp_path / "hooks"
+    files = {f: f.read_bytes() for f in plugin.rglob("*") if f.is_file() and ".git" not in f.parts}
+    assert not [f for f, data in files.items() if b"duck" in (str(f.relative_to(plugin)).encode() + data).lower()]
+    library = {f: data for f, data in files.items() if "endpoint_kit" in f.parts}
+
+    own_venv = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as its own venv: no Duck pytest plugins
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"], cwd=plugin, env=own_venv, capture_output=True, text=True
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:]
+
+    secret = "a-webhook-secret"
+    served = Runtime("webhook_sender=github", f"webhook_secret={secret}", plugin_dir=plugin)
+    try:
+        body = b'{"action": "opened"}'
+        signed = {"Content-Type": "application/json", **signed_headers("github", body, secret)}
+        answer = httpx.post(f"{served.base_url}/webhook", content=body, headers=signed, timeout=30)
+        assert (answer.status_code, answer.json()) == (200, {"received": {"action": "opened"}}), answer.text
+        forged = httpx.post(
+            f"{served.base_url}/webhook", content=body, headers={**signed, "X-Hub-Signature-256": "sha256=00"}
+        )
+        assert forged.status_code == 401
+    finally:
+        served.stop()
+
+    packed = devkit("package", plugin, "-o", tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    assert (tmp_path / "hooks-0.0.1.difypkg").is_file()
+
+    subprocess.run([*GIT, "add", "-A"], cwd=plugin, check=True)
+    subprocess.run([*GIT, "commit", "-q", "-m", "hooks"], cwd=plugin, check=True)
+    updated = devkit("update", cwd=plugin)
+    assert updated.returncode == 0, updated.stderr
+    assert {f: f.read_bytes() for f in library} == library  # the library was not touched by hand, and still is
