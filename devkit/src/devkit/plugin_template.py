@@ -205,21 +205,26 @@ def _inside_git_work_tree(folder: Path) -> bool:
 
 def library_drift(plugin: Path) -> str | None:
     """A warning when the vendored `endpoint_kit/` is not the library it claims to be (edited, files
-    added or lost). The reference is the library at the template commit the plugin records, else the
-    dev kit's own checkout when that has the same `__version__`; None when there is nothing to compare."""
+    added or lost). It is the library if it equals the one at the template commit the plugin records, or
+    the dev kit's own checkout's when that has the same `__version__` (a render of a working tree); None
+    also when there is nothing to compare with."""
     copy = plugin / LIBRARY
     if not (copy / "__init__.py").is_file():
         return None
     mine = _library_files(copy)
     claimed = _version(mine["__init__.py"])
-    reference = _recorded_library(plugin) or _checkout_library(claimed)
-    if reference is None or reference == mine:
+    references = [r for r in (_recorded_library(plugin), _checkout_library(claimed)) if r is not None]
+    if not references or mine in references:
         return None
-    changed = sorted(name for name in mine.keys() | reference.keys() if mine.get(name) != reference.get(name))
+    changed = min((_differing(mine, r) for r in references), key=len)
     return (
         f"endpoint_kit/ claims version {claimed} but differs from it in {', '.join(changed)}: "
         "a plugin does not edit its vendored library; `devkit update` puts the template's copy back"
     )
+
+
+def _differing(mine: dict[str, str], reference: dict[str, str]) -> list[str]:
+    return sorted(name for name in mine.keys() | reference.keys() if mine.get(name) != reference.get(name))
 
 
 def _library_files(folder: Path) -> dict[str, str]:
