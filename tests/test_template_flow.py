@@ -1,6 +1,6 @@
 """The author's whole path, through the `devkit` command: a key-less webhook plugin with a signed JSON
-route and a form route is rendered, passes its own tests, serves real signed deliveries, packages,
-and updates, without a library edit and without a Duck name."""
+route and a form route is rendered, passes its own tests, packages, serves real signed deliveries
+from its package, and updates, without a library edit and without a Duck name."""
 
 import os
 import subprocess
@@ -32,23 +32,26 @@ def test_new_test_serve_package_update(tmp_path):
     )
     assert tests.returncode == 0, tests.stdout[-3000:]
 
+    packed = devkit("package", plugin, "-o", tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    package = tmp_path / "hooks-0.0.1.difypkg"
+
+    # Served as Dify installs it: unpacked alone, its requirements.txt installed from the index by uv.
     secret = "a-webhook-secret"
-    served = Runtime("webhook_sender=github", f"webhook_secret={secret}", plugin_dir=plugin)
+    served = Runtime("webhook_sender=github", f"webhook_secret={secret}", plugin_dir=package)
     try:
         body = b'{"action": "opened"}'
         signed = {"Content-Type": "application/json", **signed_headers("github", body, secret)}
         answer = httpx.post(f"{served.base_url}/webhook", content=body, headers=signed, timeout=30)
         assert (answer.status_code, answer.json()) == (200, {"received": {"action": "opened"}}), answer.text
-        forged = httpx.post(
-            f"{served.base_url}/webhook", content=body, headers={**signed, "X-Hub-Signature-256": "sha256=00"}
-        )
-        assert forged.status_code == 401
+        forged = {**signed, "X-Hub-Signature-256": "sha256=" + "0" * 64}
+        assert httpx.post(f"{served.base_url}/webhook", content=body, headers=forged, timeout=30).status_code == 401
+        form = b"command=%2Fhooks&text=hi"
+        signed = {"Content-Type": "application/x-www-form-urlencoded", **signed_headers("github", form, secret)}
+        answer = httpx.post(f"{served.base_url}/command", content=form, headers=signed, timeout=30)
+        assert answer.json() == {"response_type": "ephemeral", "text": "You said: hi"}, answer.text
     finally:
         served.stop()
-
-    packed = devkit("package", plugin, "-o", tmp_path)
-    assert packed.returncode == 0, packed.stderr
-    assert (tmp_path / "hooks-0.0.1.difypkg").is_file()
 
     subprocess.run([*GIT, "add", "-A"], cwd=plugin, check=True)
     subprocess.run([*GIT, "commit", "-q", "-m", "hooks"], cwd=plugin, check=True)
