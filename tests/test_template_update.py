@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from devkit.endpoint_add import add_endpoint
 from devkit.plugin_template import TemplateError, new_plugin, update_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,7 @@ def test_update_keeps_the_authors_edits_and_brings_the_new_template(template, pl
     handler = plugin / "endpoints/webhook.py"
     edit(handler, 'json_response({"received": payload})', 'json_response({"received": payload, "by": "me"})')
     edit(plugin / "endpoint_kit/_gone_in_v2.py", "OLD = True", "OLD = False")  # not the author's to keep
+    add_endpoint(plugin, "ask_app", "POST", "/ask-app", kind="app", auth="key", template=str(template.repo))
     commit_all(plugin, "my edits")
     template.release_v2()
 
@@ -98,6 +101,10 @@ def test_update_keeps_the_authors_edits_and_brings_the_new_template(template, pl
     assert V1_DOCSTRING not in text and "take a JSON" in text  # v2's line
     assert "## Development" in (plugin / "README.md").read_text()
     assert "_commit: v2.0.0" in (plugin / ".copier-answers.yml").read_text()
+    provider = yaml.safe_load((plugin / "provider/hooks.yaml").read_text())
+    assert provider["endpoints"][-1] == "endpoints/ask_app.yaml"  # the added route stays registered
+    assert {"api_key", "app", "webhook_sender", "webhook_secret"} == {s["name"] for s in provider["settings"]}
+    assert yaml.safe_load((plugin / "manifest.yaml").read_text())["resource"]["permission"]["app"]["enabled"]
     library = filecmp.dircmp(ROOT / "endpoint_kit", plugin / "endpoint_kit", ignore=["__pycache__"])
     assert not (library.diff_files or library.left_only or library.right_only)
 
