@@ -6,10 +6,9 @@ from duck.handler import fallback_handler, handler, hook_handler, public_handler
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest, parse_body, validate
 from duck.routes import plugin_identity
 from duck.settings import DuckSettings
-from endpoint_kit import EndpointError, app_response, json_response, runtime, text_response
+from endpoint_kit import EndpointError, json_response, runtime
 
 NAME, VERSION = plugin_identity()
-respond, text_stream = app_response, text_response  # the names Duck's handlers call
 
 __all__ = [
     "NAME",
@@ -28,10 +27,8 @@ __all__ = [
     "json_response",
     "parse_body",
     "public_handler",
-    "respond",
     "runtime",
     "sign",
-    "text_stream",
     "upload_handler",
     "validate",
 ]

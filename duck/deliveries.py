@@ -16,7 +16,16 @@ from werkzeug import Request, Response
 from duck import auth, invoke, webhooks
 from duck.models import RunRequest
 from duck.settings import DuckSettings
-from endpoint_kit import BoundedMap, EndpointError, Settings, json_bytes, json_response, key_matches, verify_signature
+from endpoint_kit import (
+    BoundedMap,
+    EndpointError,
+    Settings,
+    app_parameters,
+    json_bytes,
+    json_response,
+    key_matches,
+    verify_signature,
+)
 
 REMEMBER_SECONDS = 24 * 3600
 ABANDONED_SECONDS = 600  # the daemon ends any request after 600 s: a claim older than that never finishes
@@ -74,7 +83,7 @@ def run_once(session, app_id: str, delivery: webhooks.Delivery, settings: DuckSe
 
 def _run(session, app_id: str, delivery: webhooks.Delivery, settings: DuckSettings) -> dict:
     mappings = webhooks.parse_mappings(settings.webhook_inputs)
-    form = invoke.parameters(session, app_id).get("user_input_form") or []
+    form = app_parameters(session, app_id).get("user_input_form") or []
     body = RunRequest(
         query=webhooks.query_for(delivery, mappings),
         inputs=webhooks.inputs_for(delivery, form, mappings),

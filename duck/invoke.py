@@ -12,10 +12,9 @@ from typing import Any
 
 from duck import app_modes, conversation_list, conversations, files
 from duck.models import ChatRequest, CompletionRequest, RunRequest, WorkflowRequest
-from endpoint_kit import AppStream, app_parameters, json_bytes, run_app, stream_app
+from endpoint_kit import AppStream, json_bytes, run_app, stream_app
 
 Result = dict | AppStream  # a blocking answer, or a stream
-parameters = app_parameters  # GET /parameters, and webhook deliveries reading an app's input form
 
 
 def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str = "chat") -> Result:

@@ -1,6 +1,7 @@
 from dify_plugin import Endpoint
 
 import duck
+from endpoint_kit import app_response
 
 
 class CompletionMessages(Endpoint):
@@ -10,4 +11,4 @@ class CompletionMessages(Endpoint):
     def _invoke(self, r, values, settings):
         app_id = duck.allowed_app(settings, values["app_id"])
         body = duck.parse_body(r, duck.CompletionRequest)
-        return duck.respond(r, duck.invoke.completion(self.session, app_id, body))
+        return app_response(r, duck.invoke.completion(self.session, app_id, body))

@@ -1,6 +1,7 @@
 from dify_plugin import Endpoint
 
 import duck
+from endpoint_kit import text_response
 
 
 class Duck(Endpoint):
@@ -10,4 +11,4 @@ class Duck(Endpoint):
     def _invoke(self, r, values, settings):
         app_id = duck.allowed_app(settings, values["app_id"])
         body = duck.validate(duck.ChatRequest, {"query": r.args.get("query", "")})
-        return duck.text_stream(duck.invoke.chat(self.session, app_id, body))
+        return text_response(duck.invoke.chat(self.session, app_id, body))

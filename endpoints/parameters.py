@@ -1,6 +1,7 @@
 from dify_plugin import Endpoint
 
 import duck
+from endpoint_kit import app_parameters, json_response
 
 
 class Parameters(Endpoint):
@@ -9,4 +10,4 @@ class Parameters(Endpoint):
     @duck.handler
     def _invoke(self, r, values, settings):
         app_id = duck.allowed_app(settings, values["app_id"])
-        return duck.json_response(duck.invoke.parameters(self.session, app_id))
+        return json_response(app_parameters(self.session, app_id))

@@ -3,15 +3,30 @@
 # dify_plugin monkey-patches with gevent on import; do it before anything else is imported.
 import dify_plugin  # noqa: F401, I001
 
+import json
 import uuid
 
 import pytest
+from dify_plugin.core.utils.http_parser import deserialize_request
 
 from devkit.demo_apps import DemoApps
 from devkit.host import Host
 from devkit.inprocess import answering, new_session
 from devkit.storage import Storage
-from endpoint_kit import AppStream, EndpointError, app_kind, app_parameters, run_app, sse_response, stream_app
+from endpoint_kit import (
+    AppStream,
+    EndpointError,
+    Settings,
+    app_kind,
+    app_parameters,
+    app_response,
+    endpoint,
+    json_body,
+    no_auth,
+    run_app,
+    sse_response,
+    stream_app,
+)
 from endpoint_kit import _invoke
 
 
@@ -197,3 +212,33 @@ def test_an_unknown_mode_is_a_programming_error(session):
 )
 def test_app_kind(event, kind):
     assert app_kind(event) == kind
+
+
+class AppRoute:
+    """A plugin's own route on the library alone: the app's failure is its status, else a stream."""
+
+    session = new_session()
+
+    @endpoint(auth=no_auth())
+    def _invoke(self, r, values, settings: Settings):
+        stream = stream_app(self.session, "chat", settings.app_id("app") or "", query=json_body(r)["query"])
+        return app_response(r, stream)
+
+
+def route_request(query, accept="text/event-stream"):
+    body = json.dumps({"query": query}).encode()
+    head = ["POST /ask HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}", f"Accept: {accept}"]
+    return deserialize_request(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+
+@pytest.mark.usefixtures("dify")
+def test_a_handler_answers_the_apps_failure_with_its_status_before_any_byte():
+    ok = AppRoute()._invoke(route_request("hi"), {}, {"app": {"app_id": "demo-chat"}})
+    assert ok.status_code == 200 and ok.mimetype == "text/event-stream"
+    frames = [json.loads(f.removeprefix(b"data: ")) for f in b"".join(ok.response).split(b"\n\n") if f]
+    assert frames[0]["event"] == "message" and frames[-1]["event"] == "message_end"
+    missing = AppRoute()._invoke(route_request("hi"), {}, {"app": {"app_id": "no-such-app"}})
+    assert (missing.status_code, missing.get_json()["code"]) == (404, "app_not_found")
+    ndjson = AppRoute()._invoke(route_request("/tokens 2", "application/x-ndjson"), {}, {"app": "demo-chat"})
+    lines = [json.loads(line) for line in b"".join(ndjson.response).splitlines()]
+    assert [e["event"] for e in lines] == ["message", "message", "message_end"]
