@@ -250,3 +250,22 @@ def test_without_a_checkout_new_asks_for_the_template(monkeypatch, tmp_path):
     monkeypatch.setattr(plugin_template.devkit, "__file__", str(tmp_path / "site-packages" / "devkit" / "__init__.py"))
     with pytest.raises(TemplateError, match="pass --template <git URL or path"):
         new_plugin("lost", tmp_path, ["webhook"], "key")
+
+
+def test_endpoint_add_works_in_a_plugin_not_made_from_the_template(tmp_path):
+    plugin = Path(shutil.copytree(ROOT / "tests" / "bare_plugin", tmp_path / "bare"))
+    group_before = (plugin / "group.yaml").read_text()
+    problems_before = check(plugin)  # no privacy policy, no requirements.txt
+
+    add_endpoint(plugin, "hook", "POST", "/hook", kind="webhook", auth="key")
+
+    group = (plugin / "group.yaml").read_text()
+    assert group.startswith(group_before.split("endpoints:")[0].rstrip("\n"))  # its own lines stay as they were
+    assert "  - name: api_key\n    type: secret-input\n" in group  # indented as its other settings
+    assert yaml.safe_load(group)["endpoints"][-1] == "endpoints/hook.yaml"
+    assert (plugin / "endpoint_kit" / "__init__.py").is_file() and (plugin / "tests" / "conftest.py").is_file()
+    library_needs = [line for line in (LIBRARY / "requirements.txt").read_text().splitlines() if line[:1].isalpha()]
+    assert set(library_needs) <= set((plugin / "requirements.txt").read_text().splitlines())
+    tests = run(sys.executable, "-m", "pytest", "-q", cwd=plugin, env=PLUGIN_PYTEST_ENV)
+    assert tests.returncode == 0 and " passed" in tests.stdout, tests.stdout[-3000:]
+    assert check(plugin) == [p for p in problems_before if "requirements.txt" not in p]  # the library's are there

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add.add_argument("--auth", choices=["key", "signature", "none"], help="default: the plugin's own (its answers)")
     add.add_argument("--dir", type=Path, default=Path("."), help="plugin folder (default: here)")
-    add.add_argument("--template", help="git URL or path of the template repository (default: as for new)")
+    add.add_argument("--template", help="path of a checkout of the template repository (default: as for new)")
 
     keygen = commands.add_parser("keygen", help="make an RSA-4096 key pair (PKCS#1 PEM, as Dify loads them)")
     keygen.add_argument("private_key", type=Path, help="where to write the private key, e.g. me.private.pem")

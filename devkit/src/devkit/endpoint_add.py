@@ -2,19 +2,21 @@
 
 `template/_snippets/` holds the spec, handler and test of each route kind (and the settings they
 read); the template's per-route files include them, and this renders the same files for any name,
-method and path, then registers the spec and declares the settings the route needs.
+method and path, then registers the spec and declares the settings the route needs. A plugin not made
+with `devkit new` also gets the vendored library and the dev kit's test fixtures (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import jinja2
 import yaml
 from werkzeug.routing import Map, Rule
 
-from devkit.plugin_template import ANSWERS, AUTHS, TemplateError, template_source
+from devkit.plugin_template import ANSWERS, AUTHS, LIBRARY, TemplateError, template_source
 
 KINDS = ("app", "webhook", "form")
 METHODS = ("POST", "PUT", "DELETE")  # every kind reads a body; the daemon also routes GET (bodiless)
@@ -57,23 +59,39 @@ def add_endpoint(
         if str(spec.get("method", "")).upper() == method and _shape(str(spec.get("path", ""))) == _shape(path):
             raise TemplateError(f"{method} {path} is already routed by {spec['_file']} ({method} {spec['path']})")
 
-    env = _environment(template)
+    source = _template_root(template)
+    env = _environment(source)
     route = {"name": name, "method": method, "path": path, "kind": kind, "auth": auth}
-    for file, snippet in zip(files, ("spec.yaml.jinja", "handler.py.jinja", "test.py.jinja"), strict=True):
-        file.parent.mkdir(exist_ok=True)
-        file.write_text(env.get_template(f"{_SNIPPETS}/{snippet}").render(route=route))
-    _declare_settings(provider, env, _settings_needed(kind, auth))
+    # Everything is rendered and checked before the first write: a refusal leaves the plugin as it was.
+    texts = {
+        file: env.get_template(f"{_SNIPPETS}/{snippet}").render(route=route)
+        for file, snippet in zip(files, ("spec.yaml.jinja", "handler.py.jinja", "test.py.jinja"), strict=True)
+    }
+    group = _with_spec(
+        _with_settings(provider.read_text(), env, _settings_needed(kind, auth)), f"endpoints/{name}.yaml"
+    )
+    _check_group(provider, group, f"endpoints/{name}.yaml")
+    texts[provider] = group
     if kind == "app":
-        _allow_app_calls(plugin / "manifest.yaml")
-    _register(provider, f"endpoints/{name}.yaml")
+        texts[plugin / "manifest.yaml"] = _with_app_permission((plugin / "manifest.yaml").read_text())
+    if not (plugin / "tests" / "conftest.py").exists():
+        texts[plugin / "tests" / "conftest.py"] = (source / "template/tests/conftest.py").read_text()
+    for file, text in texts.items():
+        file.parent.mkdir(exist_ok=True)
+        file.write_text(text)
+    _vendor_library(plugin, source)
     return files
 
 
-def _environment(template: str | None) -> jinja2.Environment:
-    """Jinja as copier configures it for this template (copier.yml's _envops, the same filters)."""
-    source = template_source(template)
-    if not (Path(source) / _SNIPPETS).is_dir():
+def _template_root(template: str | None) -> Path:
+    source = Path(template_source(template))
+    if not (source / _SNIPPETS).is_dir():
         raise TemplateError(f"{source} has no {_SNIPPETS}/: pass --template <path of a checkout of the template>")
+    return source
+
+
+def _environment(source: Path) -> jinja2.Environment:
+    """Jinja as copier configures it for this template (copier.yml's _envops, the same filters)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(source),
         keep_trailing_newline=True,
@@ -123,45 +141,90 @@ def _settings_needed(kind: str, auth: str) -> list[str]:
     return [*needed, "app"] if kind == "app" else needed
 
 
-def _declare_settings(provider: Path, env: jinja2.Environment, names: list[str]) -> None:
-    """Add the settings the route reads that the provider YAML does not declare yet, before `endpoints:`."""
-    declared = {s.get("name") for s in (yaml.safe_load(provider.read_text()) or {}).get("settings") or []}
+def _with_settings(group: str, env: jinja2.Environment, names: list[str]) -> str:
+    """The provider YAML with the settings the route reads that it does not declare yet, added at the end
+    of its `settings:` list (indented as its other items), the rest of its text untouched."""
+    declared = {s.get("name") for s in (yaml.safe_load(group) or {}).get("settings") or []}
     missing = [n for n in names if n not in declared]
     if not missing:
-        return
-    blocks = [env.get_template(f"{_SNIPPETS}/settings/{n}.yaml.jinja").render().strip() for n in missing]
-    text = provider.read_text().replace("settings: []\n", "settings:\n", 1)
-    lines = text.splitlines()
-    at = next((i for i, line in enumerate(lines) if line.startswith("endpoints:")), None)
-    if at is None or not any(line.startswith("settings:") for line in lines):
-        raise TemplateError(f"{provider.name} has no top-level settings: and endpoints: lists to add to")
-    lines[at:at] = "\n".join(blocks).splitlines()
-    provider.write_text("\n".join(lines) + "\n")
+        return group
+    lines = group.replace("settings: []\n", "settings:\n", 1).splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("settings:")), None)
+    if start is None:
+        lines[:0] = ["settings:"]
+        start = 0
+    end = _list_end(lines, start)
+    first_item = next((line for line in lines[start + 1 : end] if line.lstrip().startswith("- ")), "- ")
+    indent = first_item[: len(first_item) - len(first_item.lstrip())]
+    for name in missing:
+        block = env.get_template(f"{_SNIPPETS}/settings/{name}.yaml.jinja").render().strip().splitlines()
+        lines[end:end] = [indent + line for line in block]
+        end += len(block)
+    return "\n".join(lines) + "\n"
 
 
-def _allow_app_calls(manifest: Path) -> None:
-    """An app route calls Dify apps: the manifest must ask for the app permission (the daemon refuses
-    the reverse call otherwise)."""
-    text = manifest.read_text()
-    if ((yaml.safe_load(text).get("resource") or {}).get("permission") or {}).get("app", {}).get("enabled"):
-        return
-    anchor = "    endpoint:\n      enabled: true\n"
-    if anchor not in text:
-        raise TemplateError(
-            "add `app: {enabled: true}` under resource.permission in manifest.yaml: an app route calls apps"
-        )
-    manifest.write_text(text.replace(anchor, anchor + "    app:\n      enabled: true\n", 1))
+def _with_spec(group: str, spec: str) -> str:
+    """The provider YAML with `spec` added at the end of its `endpoints:` list, indented as its items."""
+    lines = group.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("endpoints:")), None)
+    if start is None:
+        raise TemplateError("the provider YAML has no top-level endpoints: list to register the route in")
+    end = _list_end(lines, start)
+    items = [line for line in lines[start + 1 : end] if line.lstrip().startswith("- ")]
+    indent = items[0][: len(items[0]) - len(items[0].lstrip())] if items else ""
+    lines[end:end] = [f"{indent}- {spec}"]
+    return "\n".join(lines) + "\n"
 
 
-def _register(provider: Path, spec: str) -> None:
-    """Add one line to the provider's `endpoints:` list, keeping the file's own text and comments."""
-    lines = provider.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("endpoints:"))
+def _list_end(lines: list[str], start: int) -> int:
+    """Where the block list under the top-level key at `start` ends (before trailing blank lines)."""
     end = start + 1
-    while end < len(lines) and (lines[end].startswith((" ", "-")) or not lines[end].strip()):
+    while end < len(lines) and (lines[end].startswith((" ", "-", "#")) or not lines[end].strip()):
         end += 1
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
-    indent = re.match(r"\s*", lines[start + 1]).group() if end > start + 1 else ""
-    lines.insert(end, f"{indent}- {spec}")
-    provider.write_text("\n".join(lines) + "\n")
+    return end
+
+
+def _check_group(provider: Path, text: str, spec: str) -> None:
+    try:
+        group = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise TemplateError(
+            f"{provider.name} would not be valid YAML after adding the route ({e}); add it by hand"
+        ) from None
+    if spec not in (group.get("endpoints") or []):
+        raise TemplateError(
+            f"{provider.name}: could not register {spec} in its endpoints: list; add it by hand"
+        ) from None
+
+
+def _with_app_permission(manifest: str) -> str:
+    """An app route calls Dify apps: the manifest must ask for the app permission (the daemon refuses
+    the reverse call otherwise: internal/core/io_tunnel/backwards_invocation/task.go, AllowInvokeApp)."""
+    if ((yaml.safe_load(manifest).get("resource") or {}).get("permission") or {}).get("app", {}).get("enabled"):
+        return manifest
+    anchor = "    endpoint:\n      enabled: true\n"
+    if anchor not in manifest:
+        raise TemplateError(
+            "add `app: {enabled: true}` under resource.permission in manifest.yaml: an app route calls apps"
+        )
+    return manifest.replace(anchor, anchor + "    app:\n      enabled: true\n", 1)
+
+
+def _vendor_library(plugin: Path, source: Path) -> None:
+    """A plugin not made with `devkit new` gets the library its new handler imports, and the library's
+    requirements in its requirements.txt."""
+    if (plugin / LIBRARY).is_dir():
+        return
+    shutil.copytree(source / LIBRARY, plugin / LIBRARY, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    requirements = plugin / "requirements.txt"
+    have = requirements.read_text() if requirements.exists() else ""
+    names = {re.split(r"[=<>!~ \[;]", line.strip())[0].lower() for line in have.splitlines()}
+    needed = [
+        line
+        for line in (source / LIBRARY / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#") and re.split(r"[=<>!~ \[;]", line)[0].lower() not in names
+    ]
+    if needed:
+        requirements.write_text(have + ("" if not have or have.endswith("\n") else "\n") + "\n".join(needed) + "\n")
