@@ -37,16 +37,7 @@ def chat(session, app_id: str, body: ChatRequest | RunRequest, expect: str = "ch
                 session.storage, app_id, body.user, first["conversation_id"], body.query, first.get("created_at")
             )
 
-    return _call(
-        session,
-        expect,
-        app_id,
-        body,
-        on_first,
-        learn.mode,
-        query=body.query,
-        conversation_id=body.conversation_id,
-    )
+    return _call(session, expect, app_id, body, learn, on_first, body.query, body.conversation_id)
 
 
 def workflow(session, app_id: str, body: WorkflowRequest) -> Result:
@@ -67,12 +58,32 @@ def run(session, app_id: str, body: RunRequest) -> Result:
 def _without_query(session, mode: str, app_id: str, body: WorkflowRequest | CompletionRequest | RunRequest) -> Result:
     body = _with_files(session, app_id, body)
     learn = _Learner(session, app_id, mode)
-    return _call(session, mode, app_id, body, learn, learn.mode)
+    return _call(session, mode, app_id, body, learn, learn)
 
 
-def _call(session, mode: str, app_id: str, body, on_first: Callable[[dict], None], app_mode, **chat) -> Result:
+def _call(
+    session,
+    mode: str,
+    app_id: str,
+    body,
+    learn: _Learner,
+    on_first: Callable[[dict], None],
+    query: str | None = None,
+    conversation_id: str | None = None,
+) -> Result:
+    """endpoint_kit's call for the body's response_mode; the app's learnt mode sharpens Dify's bare 500."""
     call = run_app if body.response_mode == "blocking" else stream_app
-    return call(session, mode, app_id, inputs=body.inputs, user=body.user, on_first=on_first, app_mode=app_mode, **chat)
+    return call(
+        session,
+        mode,
+        app_id,
+        inputs=body.inputs,
+        query=query,
+        conversation_id=conversation_id,
+        user=body.user,
+        on_first=on_first,
+        app_mode=learn.mode,
+    )
 
 
 def _with_files(session, app_id: str, body):
