@@ -34,7 +34,7 @@ from endpoint_kit._encoders import NDJSON, SSE, Event, Framing, render_text
 from endpoint_kit._errors import NO_RETRY, EndpointError, internal_error, invalid_param
 from endpoint_kit._handler import endpoint, runtime
 from endpoint_kit._ids import canonical_id, canonical_uuid
-from endpoint_kit._invoke import app_kind, app_parameters, run_app, stream_app
+from endpoint_kit._invoke import app_fields, app_kind, app_parameters, run_app, stream_app
 from endpoint_kit._limits import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -76,6 +76,7 @@ __all__ = [
     "__version__",
     "allowed_origin",
     "allowed_origins",
+    "app_fields",
     "app_kind",
     "app_not_found",
     "app_parameters",

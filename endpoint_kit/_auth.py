@@ -44,18 +44,29 @@ def key_auth(setting: str = "api_key") -> Policy:
     return check_key
 
 
-def signature_auth(scheme: str, secret_setting: str | None = None) -> Policy:
+def signature_auth(
+    scheme: str | None = None, secret_setting: str | None = None, *, scheme_setting: str | None = None
+) -> Policy:
     """Callers sign the body as sender `scheme` does, with the secret (Discord: public key) in
-    `secret_setting` (default `webhook_secret`; `discord_public_key` for Discord)."""
-    if scheme not in SCHEMES:
+    `secret_setting` (default `webhook_secret`; `discord_public_key` for Discord).
+
+    With `scheme_setting` instead of `scheme`, the admin picks the sender in that select setting (one
+    of SIGNATURE_SCHEMES' names) and each request is checked against the sender picked.
+    """
+    if (scheme is None) == (scheme_setting is None):
+        raise ValueError("signature_auth takes a scheme or a scheme_setting, not both and not neither")
+    if scheme is not None and scheme not in SCHEMES:
         raise ValueError(f"unknown signature scheme {scheme!r}; known: {', '.join(SCHEMES)}")
-    setting = secret_setting or ("discord_public_key" if scheme == "discord" else "webhook_secret")
 
     def check_signature(request: Request, settings: Settings) -> None:
+        sender = scheme or settings.choice(scheme_setting or "", SCHEMES)
+        if sender is None:  # unset, or a value saved before the plugin knew it
+            raise not_configured(scheme_setting or "")
+        setting = secret_setting or ("discord_public_key" if sender == "discord" else "webhook_secret")
         secret = settings.text(setting)
         if not secret:
             raise not_configured(setting)
-        verify_signature(request, scheme, secret, setting)
+        verify_signature(request, sender, secret, setting)
 
     return check_signature
 

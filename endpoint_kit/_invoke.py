@@ -20,7 +20,7 @@ from typing import Any
 
 from endpoint_kit._dify_errors import MODES, app_error, as_endpoint_error, dify_error, from_error_event, mode_mismatch
 from endpoint_kit._encoders import Event
-from endpoint_kit._errors import EndpointError, internal_error
+from endpoint_kit._errors import EndpointError, internal_error, invalid_param
 from endpoint_kit._streaming import KEEPALIVE_SECONDS, AppStream, Source
 
 logger = logging.getLogger("endpoint_kit")
@@ -95,6 +95,25 @@ def run_app(
         raise internal_error().after_run()
     _first_checked(answer, mode, on_first)
     return answer
+
+
+# What a caller may send for an app, as Dify's Service API names it: each optional, of these types.
+_APP_FIELDS: dict[str, type] = {"query": str, "inputs": dict, "conversation_id": str, "user": str}
+
+
+def app_fields(body: object) -> dict[str, Any]:
+    """The app call a JSON body asks for, as keyword arguments of stream_app and run_app.
+
+    `query`, `inputs`, `conversation_id` and `user` are each optional (null counts as absent); other
+    fields are ignored. A body that is not an object, or a field of another type, is 400 invalid_param.
+    """
+    if not isinstance(body, dict):
+        raise invalid_param("The body must be a JSON object.")
+    fields = {name: body[name] for name in _APP_FIELDS if body.get(name) is not None}
+    for name, value in fields.items():
+        if not isinstance(value, _APP_FIELDS[name]):
+            raise invalid_param(f"{name} must be {'an object' if _APP_FIELDS[name] is dict else 'a string'}.")
+    return fields
 
 
 def app_parameters(session: Any, app_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ counts as unset. So a plugin adds a setting by declaring it in its provider YAML
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from endpoint_kit._ids import canonical_id
@@ -45,8 +45,8 @@ class Settings:
             number = default
         return min(number, maximum) if maximum is not None else number
 
-    def choice(self, name: str, choices: tuple[str, ...] | list[str], default: str | None = None) -> str | None:
-        """A select setting: one of `choices`, else `default` (when unset or unknown)."""
+    def choice(self, name: str, choices: Collection[str], default: str | None = None) -> str | None:
+        """A select setting: one of `choices` (any collection of names), else `default` (when unset or unknown)."""
         text = self.text(name)
         return text if text in choices else default
 

@@ -100,3 +100,26 @@ def test_an_unknown_scheme_fails_when_the_route_is_declared():
 
 def test_no_auth_lets_anyone_in_without_settings():
     assert no_auth()(request(), Settings({})) is None
+
+
+def test_the_admin_can_pick_the_sender_in_a_setting():
+    body = b'{"action": "opened"}'
+    policy = signature_auth(scheme_setting="webhook_sender")
+    github = Settings({"webhook_sender": "github", "webhook_secret": "hook-secret"})
+    assert policy(request(github_signed(body), body), github) is None
+    stripe = Settings({"webhook_sender": "stripe", "webhook_secret": "hook-secret"})
+    assert refusal(policy, request(github_signed(body), body), stripe)[0] == 401  # GitHub's header, Stripe picked
+    for unset in ({"webhook_secret": "hook-secret"}, {"webhook_sender": "gitlab", "webhook_secret": "hook-secret"}):
+        assert refusal(policy, request(github_signed(body), body), Settings(unset))[:3] == (
+            503,
+            "not_configured",
+            "This endpoint's webhook_sender setting is empty; set it in Dify.",
+        )
+    no_secret = Settings({"webhook_sender": "github"})
+    assert "webhook_secret" in refusal(policy, request(github_signed(body), body), no_secret)[2]
+
+
+def test_a_policy_takes_a_scheme_or_a_setting_naming_one():
+    for wrong in ({}, {"scheme": "github", "scheme_setting": "webhook_sender"}):
+        with pytest.raises(ValueError, match="a scheme or a scheme_setting"):
+            signature_auth(**wrong)

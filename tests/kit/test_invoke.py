@@ -17,6 +17,7 @@ from endpoint_kit import (
     AppStream,
     EndpointError,
     Settings,
+    app_fields,
     app_kind,
     app_parameters,
     app_response,
@@ -242,3 +243,24 @@ def test_a_handler_answers_the_apps_failure_with_its_status_before_any_byte():
     ndjson = AppRoute()._invoke(route_request("/tokens 2", "application/x-ndjson"), {}, {"app": "demo-chat"})
     lines = [json.loads(line) for line in b"".join(ndjson.response).splitlines()]
     assert [e["event"] for e in lines] == ["message", "message", "message_end"]
+
+
+def test_app_fields_are_what_a_body_asks_of_an_app(session):
+    body = {"query": "/tokens 2", "inputs": {"name": "Ann"}, "user": "u1", "conversation_id": None, "extra": 1}
+    fields = app_fields(body)
+    assert fields == {"query": "/tokens 2", "inputs": {"name": "Ann"}, "user": "u1"}
+    assert run_app(session, "chat", "demo-chat", **fields)["answer"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "The body must be a JSON object."),
+        ({"query": 5}, "query must be a string."),
+        ({"inputs": "x"}, "inputs must be an object."),
+        ({"conversation_id": ["c"]}, "conversation_id must be a string."),
+    ],
+)
+def test_app_fields_of_the_wrong_type_are_the_callers_400(body, message):
+    error = failure(app_fields, body)
+    assert (error.status, error.code, error.message) == (400, "invalid_param", message)

@@ -70,6 +70,7 @@ def test_choice_falls_back_on_unknown_values():
     assert s.choice("mode", ("fast", "slow")) == "fast"
     assert s.choice("other", ("fast", "slow"), "slow") == "slow"
     assert s.choice("missing", ["fast"]) is None
+    assert s.choice("mode", {"fast": "Fast", "slow": "Slow"}) == "fast"  # any collection of names, a dict's keys too
 
 
 @pytest.mark.parametrize(
