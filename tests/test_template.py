@@ -181,6 +181,11 @@ def webhook_plugin(rendered_once, tmp_path) -> Path:
         ("reads", "GET", "/x", "webhook", "reads a request body"),
         ("nopath", "POST", "x", "webhook", "is not a route path"),
         ("what", "POST", "/x", "grpc", "unknown kind"),
+        ("conv", "POST", "/a/<foo:x>", "webhook", "is not a route path.*converter 'foo' does not exist"),
+        ("twice", "POST", "/b/<x>/<x>", "webhook", "is not a route path"),
+        ("quote", "POST", '/e"q', "webhook", "is not a route path"),  # would break the spec's YAML
+        ("query", "POST", "/a?q=1", "webhook", "is not a route path"),  # a rule never sees the query
+        ("space", "POST", "/a b", "webhook", "is not a route path"),
     ],
 )
 def test_endpoint_add_refuses(webhook_plugin, name, method, path, kind, message):
@@ -188,6 +193,12 @@ def test_endpoint_add_refuses(webhook_plugin, name, method, path, kind, message)
     with pytest.raises(TemplateError, match=message):
         add_endpoint(webhook_plugin, name, method, path, kind=kind)
     assert rendered_text(webhook_plugin) == before
+
+
+def test_endpoint_add_names_a_broken_spec_instead_of_a_traceback(webhook_plugin):
+    (webhook_plugin / "endpoints" / "webhook.yaml").write_text('path: "/e"quote"\n')
+    with pytest.raises(TemplateError, match=r"webhook.yaml is not valid YAML"):
+        add_endpoint(webhook_plugin, "more", "POST", "/more")
 
 
 def test_a_route_with_other_variable_names_is_a_duplicate(webhook_plugin):
@@ -206,7 +217,43 @@ def test_new_refuses_what_dify_would_refuse(tmp_path):
     (tmp_path / "taken").mkdir()
     with pytest.raises(TemplateError, match="already exists"):
         new_plugin("taken", tmp_path, ["webhook"], "key")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    with pytest.raises(TemplateError, match="is not a plugin name"):
+        new_plugin("", tmp_path, ["webhook"], "key")  # not "tmp_path already exists"
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(TemplateError, match="Not a directory"):
+        new_plugin("ok", tmp_path / "afile", ["webhook"], "key")
+    # copier takes any folder as a template and would copy all of it into the plugin
+    with pytest.raises(TemplateError, match="has no copier.yml"):
+        new_plugin("ok", tmp_path, ["webhook"], "key", template=str(tmp_path / "taken"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "taken"]
+
+
+def test_update_refuses_broken_answers_and_a_template_that_moved(webhook_plugin):
+    answers = webhook_plugin / ".copier-answers.yml"
+    recorded = answers.read_text()
+    answers.write_text("garbage: [\n")
+    with pytest.raises(TemplateError, match="is not valid YAML"):
+        plugin_template.update_plugin(webhook_plugin)
+    answers.write_text(re.sub(r"_src_path: .*", "_src_path: /nowhere/template", recorded))
+    with pytest.raises(TemplateError, match="/nowhere/template, is not there any more: set _src_path"):
+        plugin_template.update_plugin(webhook_plugin)
+
+
+def test_ci_run_refuses_a_python_older_than_the_sdk_needs(webhook_plugin, tmp_path):
+    """On a machine whose python3 is 3.11 the SDK does not install; .ci/run says so before pip does."""
+    assert (webhook_plugin / ".python-version").read_text() == "3.12\n"  # pyenv's python3 follows it
+    old = tmp_path / "old-python"
+    old.mkdir()
+    (old / "python3").write_text(  # this interpreter, claiming to be 3.11 (as python3 is on Debian 12)
+        f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} -c "import sys; sys.version_info = (3, 11, 7)\n$2"\nexit 3\n'
+    )
+    (old / "python3").chmod(0o755)
+
+    ran = run("bash", ".ci/run", cwd=webhook_plugin, env={"PATH": f"{old}:/usr/bin:/bin"})
+
+    assert ran.returncode == 1
+    assert "needs Python 3.12 or newer" in ran.stderr
+    assert not (webhook_plugin / ".venv").exists()
 
 
 def test_devkit_check_warns_when_the_vendored_library_is_not_the_version_it_claims(webhook_plugin):

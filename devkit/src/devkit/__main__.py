@@ -253,10 +253,10 @@ def run_new(args) -> int:
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     try:
         target = new_plugin(args.name, args.into, routes, args.auth, args.author, args.description, args.template)
-    except TemplateError as e:
+    except (TemplateError, OSError) as e:
         return _fail(str(e))
     print(f"created {target}")
-    print(f"next: cd {target} && python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt")
+    print(f"next: cd {target} && python3.12 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt")
     print("      .venv/bin/python -m pytest -q, then git add -A && git commit (devkit update needs a clean tree)")
     return 0
 
@@ -266,7 +266,7 @@ def run_update(args) -> int:
 
     try:
         conflicts = update_plugin(Path(args.dir), args.to)
-    except TemplateError as e:
+    except (TemplateError, OSError) as e:
         return _fail(str(e))
     if conflicts:
         print("updated, with conflicts to resolve (between <<<<<<< before updating and >>>>>>> after updating):")

@@ -100,16 +100,34 @@ def _environment(source: Path) -> jinja2.Environment:
     )
 
 
+def _mapping(file: Path) -> dict:
+    """A YAML file of the plugin as a mapping; a broken one stops the command with its name, not a traceback."""
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise TemplateError(f"{file} is not valid YAML ({str(e).splitlines()[0]}); fix it first") from None
+    if not isinstance(data, dict):
+        raise TemplateError(f"{file} is not a YAML mapping; fix it first")
+    return data
+
+
 def _plugin_auth(plugin: Path) -> str:
     answers = plugin / ANSWERS
-    return (yaml.safe_load(answers.read_text()) or {}).get("auth", "key") if answers.is_file() else "key"
+    return _mapping(answers).get("auth", "key") if answers.is_file() else "key"
+
+
+# A path is the URL's path only (no query or fragment) and goes into the spec's YAML between double quotes.
+_NOT_IN_A_PATH = re.compile(r'[?#"\\\s\x00-\x1f\x7f]')
 
 
 def _check_rule(path: str) -> None:
+    not_a_path = f"{path!r} is not a route path (a werkzeug rule such as /orders/<order_id>)"
+    if _NOT_IN_A_PATH.search(path):
+        raise TemplateError(f"{not_a_path}: it may not hold ?, #, a quote, a backslash, spaces or control characters")
     try:
         Map([Rule(path, endpoint="x")]).bind("localhost")
-    except (ValueError, AssertionError) as e:
-        raise TemplateError(f"{path!r} is not a route path (a werkzeug rule such as /orders/<order_id>): {e}") from None
+    except (ValueError, AssertionError, LookupError, SyntaxError) as e:  # werkzeug's: no slash, bad syntax,
+        raise TemplateError(f"{not_a_path}: {e}") from None  # unknown converter, a variable named twice
 
 
 def _shape(path: str) -> str:
@@ -121,7 +139,7 @@ def _provider_file(plugin: Path) -> Path:
     manifest_file = plugin / "manifest.yaml"
     if not manifest_file.is_file():
         raise TemplateError(f"{plugin} has no manifest.yaml; is it a Dify plugin folder?")
-    groups = ((yaml.safe_load(manifest_file.read_text()) or {}).get("plugins") or {}).get("endpoints") or []
+    groups = (_mapping(manifest_file).get("plugins") or {}).get("endpoints") or []
     if not groups:
         raise TemplateError("manifest.yaml lists no endpoint group under plugins.endpoints")
     return plugin / groups[0]
@@ -129,10 +147,10 @@ def _provider_file(plugin: Path) -> Path:
 
 def _specs(plugin: Path, provider: Path) -> list[dict]:
     specs = []
-    for relative in (yaml.safe_load(provider.read_text()) or {}).get("endpoints") or []:
+    for relative in _mapping(provider).get("endpoints") or []:
         file = plugin / relative
         if file.is_file():
-            specs.append({**(yaml.safe_load(file.read_text()) or {}), "_file": relative})
+            specs.append({**_mapping(file), "_file": relative})
     return specs
 
 

@@ -40,7 +40,12 @@ def template_source(explicit: str | None = None) -> str:
     """Where the template comes from: `--template`, else the checkout this dev kit is installed from."""
     if explicit:
         local = Path(explicit).expanduser()
-        return str(local.resolve()) if local.exists() else explicit
+        if not local.exists():
+            return explicit  # a git URL
+        if not (local / "copier.yml").is_file():
+            # copier would take any folder as a template and copy all of it into the plugin.
+            raise TemplateError(f"{local} has no copier.yml: pass the repository that holds copier.yml and template/")
+        return str(local.resolve())
     for folder in Path(devkit.__file__).resolve().parents:
         if (folder / "copier.yml").is_file():
             return str(folder)
@@ -84,6 +89,8 @@ def new_plugin(
         raise TemplateError(f"unknown route(s) {', '.join(unknown)}; choose from {', '.join(ROUTES)}")
     if auth not in AUTHS:
         raise TemplateError(f"unknown auth {auth!r}; choose from {', '.join(AUTHS)}")
+    if not name or Path(name).name != name:  # "" or "a/b" would name the parent folder or another one
+        raise TemplateError(f"{name!r} is not a plugin name: use lower-case letters, digits, _ and -")
     target = into.resolve() / name
     if target.exists():
         raise TemplateError(f"{target} already exists")
@@ -97,7 +104,7 @@ def new_plugin(
         # vcs_ref HEAD: a local checkout renders its working tree, uncommitted changes included.
         with _quiet_about_dirty_templates():
             copier.run_copy(source, target, data=data, defaults=True, vcs_ref="HEAD", quiet=True)
-    except (CopierError, ValueError) as e:
+    except (CopierError, ValueError, OSError) as e:
         shutil.rmtree(target, ignore_errors=True)
         raise TemplateError(str(e).strip()) from None
     _record_real_commit(target, source)
@@ -114,6 +121,12 @@ def update_plugin(plugin: Path, to: str | None = None) -> list[str]:
 
     plugin = plugin.resolve()
     answers = _answers(plugin)
+    source = str(answers["_src_path"])
+    if not _looks_like_url(source) and not Path(source).expanduser().is_dir():
+        raise TemplateError(
+            f"the template this plugin came from, {source}, is not there any more: "
+            f"set _src_path in {ANSWERS} to the template repository's new path or git URL, commit, update again"
+        )
     try:
         with _quiet_about_dirty_templates():
             copier.run_update(
@@ -174,7 +187,18 @@ def _answers(plugin: Path) -> dict:
     file = plugin / ANSWERS
     if not file.is_file():
         raise TemplateError(f"{plugin} has no {ANSWERS}: only a plugin made with `devkit new` can be updated")
-    return yaml.safe_load(file.read_text()) or {}
+    try:
+        answers = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as e:
+        raise TemplateError(f"{file} is not valid YAML ({str(e).splitlines()[0]}): restore it from git") from None
+    if not isinstance(answers, dict) or not {"_src_path", "_commit"} <= answers.keys():
+        raise TemplateError(f"{file} lacks _src_path and _commit (copier writes them): restore it from git")
+    return answers
+
+
+def _looks_like_url(source: str) -> bool:
+    """A git URL (https://, ssh://, git@host:path) rather than a local folder."""
+    return "://" in source or source.startswith("git@")
 
 
 def _record_real_commit(plugin: Path, source: str) -> str:
