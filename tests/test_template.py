@@ -101,6 +101,7 @@ def test_every_combination_passes_its_own_tests_devkit_check_and_ruff(plugins):
 def test_no_rendered_file_names_duck(plugins):
     for plugin in plugins.values():
         for name, text in rendered_text(plugin).items():
+            text = text.replace(str(ROOT), "<checkout>")  # where the dev kit was installed from may say duck
             assert "duck" not in (name + text).lower(), f"{plugin.name}/{name}"
 
 
