@@ -187,6 +187,7 @@ def webhook_plugin(rendered_once, tmp_path) -> Path:
         ("quote", "POST", '/e"q', "webhook", "is not a route path"),  # would break the spec's YAML
         ("query", "POST", "/a?q=1", "webhook", "is not a route path"),  # a rule never sees the query
         ("space", "POST", "/a b", "webhook", "is not a route path"),
+        ("escape", "POST", "/d%2F", "webhook", "is not a route path"),  # its own test got a 404
     ],
 )
 def test_endpoint_add_refuses(webhook_plugin, name, method, path, kind, message):

@@ -116,14 +116,17 @@ def _plugin_auth(plugin: Path) -> str:
     return _mapping(answers).get("auth", "key") if answers.is_file() else "key"
 
 
-# A path is the URL's path only (no query or fragment) and goes into the spec's YAML between double quotes.
-_NOT_IN_A_PATH = re.compile(r'[?#"\\\s\x00-\x1f\x7f]')
+# A path is the URL's path only (no query or fragment), matched decoded (a %-escape in a rule never matches),
+# and goes into the spec's YAML between double quotes.
+_NOT_IN_A_PATH = re.compile(r'[?#%"\\\s\x00-\x1f\x7f]')
 
 
 def _check_rule(path: str) -> None:
     not_a_path = f"{path!r} is not a route path (a werkzeug rule such as /orders/<order_id>)"
     if _NOT_IN_A_PATH.search(path):
-        raise TemplateError(f"{not_a_path}: it may not hold ?, #, a quote, a backslash, spaces or control characters")
+        raise TemplateError(
+            f"{not_a_path}: it may not hold ?, #, %, a quote, a backslash, spaces or control characters"
+        )
     try:
         Map([Rule(path, endpoint="x")]).bind("localhost")
     except (ValueError, AssertionError, LookupError, SyntaxError) as e:  # werkzeug's: no slash, bad syntax,
