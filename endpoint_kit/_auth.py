@@ -60,8 +60,8 @@ def signature_auth(
 
     def check_signature(request: Request, settings: Settings) -> None:
         sender = scheme or settings.choice(scheme_setting or "", SCHEMES)
-        if sender is None:  # unset, or a value saved before the plugin knew it
-            raise not_configured(scheme_setting or "")
+        if sender is None:
+            raise _unknown_sender(scheme_setting or "", settings.text(scheme_setting or ""))
         setting = secret_setting or ("discord_public_key" if sender == "discord" else "webhook_secret")
         secret = settings.text(setting)
         if not secret:
@@ -117,6 +117,16 @@ def verify_signature(request: Request, scheme: str, secret: str, setting: str = 
 
 def unauthorized(message: str) -> EndpointError:
     return EndpointError(401, "unauthorized", message, dict(UNAUTHORIZED_HEADERS))
+
+
+def _unknown_sender(setting: str, value: str) -> EndpointError:
+    """503 for a sender setting that is unset, or names no scheme (a value from an older plugin version)."""
+    if not value:
+        return not_configured(setting)
+    known = ", ".join(SCHEMES)
+    return EndpointError(
+        503, "not_configured", f"This endpoint's {setting} setting names no known sender; use one of: {known}."
+    )
 
 
 def not_configured(setting: str) -> EndpointError:

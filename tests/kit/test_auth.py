@@ -109,12 +109,17 @@ def test_the_admin_can_pick_the_sender_in_a_setting():
     assert policy(request(github_signed(body), body), github) is None
     stripe = Settings({"webhook_sender": "stripe", "webhook_secret": "hook-secret"})
     assert refusal(policy, request(github_signed(body), body), stripe)[0] == 401  # GitHub's header, Stripe picked
-    for unset in ({"webhook_secret": "hook-secret"}, {"webhook_sender": "gitlab", "webhook_secret": "hook-secret"}):
-        assert refusal(policy, request(github_signed(body), body), Settings(unset))[:3] == (
-            503,
-            "not_configured",
-            "This endpoint's webhook_sender setting is empty; set it in Dify.",
-        )
+    unset = Settings({"webhook_secret": "hook-secret"})
+    assert refusal(policy, request(github_signed(body), body), unset)[:3] == (
+        503,
+        "not_configured",
+        "This endpoint's webhook_sender setting is empty; set it in Dify.",
+    )
+    unknown = Settings({"webhook_sender": "gitlab", "webhook_secret": "hook-secret"})
+    status, code, message = refusal(policy, request(github_signed(body), body), unknown)
+    assert (status, code) == (503, "not_configured") and message.startswith(
+        "This endpoint's webhook_sender setting names no known sender; use one of: github, stripe"
+    )
     no_secret = Settings({"webhook_sender": "github"})
     assert "webhook_secret" in refusal(policy, request(github_signed(body), body), no_secret)[2]
 
