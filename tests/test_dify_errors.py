@@ -6,15 +6,8 @@ import pytest
 
 from devkit.errors import InvocationError
 from devkit.storage import Storage
+from tests.kit.test_dify_errors import DIFY_500, UNKNOWN_CONVERSATION  # the daemon's texts, written once
 
-DIFY_500 = (
-    "invoke app failed: request failed with status code: 500 and respond with: "
-    '{"message": "Internal Server Error", "code": "unknown", "status": 500}'
-)
-UNKNOWN_CONVERSATION = (
-    "invoke app failed: request failed with status code: 400 and respond with: "
-    '{"code": "invalid_param", "message": "", "status": 400}'
-)
 NO_APP = "fetch app failed: data is nil"
 
 
