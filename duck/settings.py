@@ -1,4 +1,4 @@
-"""Duck's settings, read once per request from endpoint_kit's Settings into one typed object."""
+"""Duck's settings: endpoint_kit's Settings read into one typed object (for the auth policy, then the handler)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from endpoint_kit import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
+    SIGNATURE_SCHEMES,
     Settings,
     allowed_origins,
     canonical_id,
     max_body_bytes,
     max_upload_bytes,
 )
-
-WEBHOOK_PROVIDERS = ("github", "stripe", "slack", "discord", "shopify", "standard")
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def duck_settings(settings: Settings) -> DuckSettings:
         openai_models=tuple(dict.fromkeys(canonical_id(i) for i in settings.items("openai_models"))),
         openai_memory=settings.choice("openai_memory", ("last_message", "transcript")) or "auto",
         openai_input_variable=settings.text("openai_input_variable") or None,
-        webhook_provider=settings.choice("webhook_provider", WEBHOOK_PROVIDERS),
+        webhook_provider=settings.choice("webhook_provider", SIGNATURE_SCHEMES),
         webhook_secret=settings.text("webhook_secret") or None,
         discord_public_key=settings.text("discord_public_key") or None,
         # Kept as written: its lines are parsed (and refused with line numbers) where deliveries use them.
